@@ -1,0 +1,2 @@
+//! Checkpoint file formats.
+pub mod gguf;

@@ -1,0 +1,19 @@
+//! `lmfast-core`: one llama-family model, its file formats, tokenizer, chat template, sampler
+//! and generation loop, written once for native and wasm32 targets.
+//!
+//! Start with [`format::gguf`] (reading checkpoints), [`config::ModelConfig`],
+//! [`model`] (the burn decoder) and [`generate`] (the token loop).
+
+pub mod chat_template;
+pub mod config;
+pub mod error;
+pub mod format;
+pub mod generate;
+pub mod kv_cache;
+pub mod model;
+pub mod quant;
+pub mod sampling;
+pub mod tokenizer;
+pub mod weights;
+
+pub use error::{Error, Result};

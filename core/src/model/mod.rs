@@ -1,0 +1,1 @@
+//! The llama-family decoder (being written).
