@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Every test: set up whatever is missing (the real model, Vulkan's software driver for the wgpu
+# test), then check formatting and lints and run the whole test suite.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$LMFAST_ROOT"
+ensure_rust
+ensure_model
+ensure_apt mesa-vulkan-drivers
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy (workspace, -D warnings)"
+cargo clippy --release --locked --workspace --all-targets -- -D warnings
+export LMFAST_REQUIRE_MODEL=1
+log "cargo test (workspace, release)"
+cargo test --release --locked --workspace
+log "cargo test (burn wgpu device on Vulkan: flex vs wgpu logits)"
+cargo test --release --locked -p lmfast-tests --features wgpu --test model_wgpu
+log "all tests passed"
