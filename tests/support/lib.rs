@@ -1,1 +1,48 @@
-//! Shared helpers for the integration tests.
+//! Shared helpers for the integration tests: where the fixtures and the real model live.
+
+use std::path::{Path, PathBuf};
+
+/// The repository's root folder.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// A file under `tests/reference/fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    repo_root().join("tests/reference/fixtures").join(name)
+}
+
+/// Reads and parses a JSON fixture, panicking with the path when it is missing or malformed
+/// (a missing committed fixture is a broken checkout, not a skipped test).
+pub fn read_json_fixture(name: &str) -> serde_json::Value {
+    let path = fixture(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("fixture {} unreadable: {err}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|err| panic!("fixture {} is not JSON: {err}", path.display()))
+}
+
+/// The real default model, when it has been fetched (`scripts/fetch-model.sh`).
+///
+/// CI always fetches it, and sets `LMFAST_REQUIRE_MODEL=1` so a missing model fails instead
+/// of skipping; locally a missing model prints a note and the caller skips.
+pub fn real_model() -> Option<PathBuf> {
+    let path = repo_root().join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    if path.is_file() {
+        return Some(path);
+    }
+    if std::env::var_os("LMFAST_REQUIRE_MODEL").is_some() {
+        panic!(
+            "LMFAST_REQUIRE_MODEL is set but {} is missing; run scripts/fetch-model.sh",
+            path.display()
+        );
+    }
+    eprintln!(
+        "note: {} is missing; skipping (run scripts/fetch-model.sh)",
+        path.display()
+    );
+    None
+}

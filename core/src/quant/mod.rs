@@ -1,1 +1,3 @@
-//! Quantized weight formats (being written).
+//! Quantized weight formats: ggml's block formats (read from GGUF) and, later, our own.
+
+pub mod ggml;
