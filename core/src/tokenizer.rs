@@ -1,1 +1,0 @@
-//! tokenizer (being written).
