@@ -1,1 +1,299 @@
-//! generate (being written).
+//! The generation loop: prefill the prompt, then decode token by token until a stop
+//! condition, streaming text that is safe to show (never half a character, never the start
+//! of a stop string that may yet complete).
+
+use crate::error::{Error, Result};
+use crate::kv_cache::KvCache;
+use crate::model::LlamaModel;
+use crate::sampling::{Sampler, SamplingParams};
+use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use web_time::Instant;
+
+/// Turns generated ids into text; implemented by the engine over the tokenizer.
+pub trait Detokenizer {
+    /// The text of `ids` (special tokens left out).
+    fn decode(&self, ids: &[u32]) -> Result<String>;
+}
+
+/// What to generate and when to stop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GenerateOptions {
+    /// Most tokens to generate.
+    pub max_tokens: usize,
+    /// How to choose each token.
+    pub sampling: SamplingParams,
+    /// Stop when the text contains one of these (the stop string is not part of the output).
+    pub stop_strings: Vec<String>,
+    /// Stop after one of these tokens (EOS, end of turn).
+    pub stop_token_ids: Vec<u32>,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        Self {
+            max_tokens: 256,
+            sampling: SamplingParams::default(),
+            stop_strings: Vec::new(),
+            stop_token_ids: Vec::new(),
+        }
+    }
+}
+
+/// Why generation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// A stop token (EOS / end of turn) was generated.
+    Stop,
+    /// A stop string appeared in the text.
+    StopString,
+    /// `max_tokens` were generated.
+    Length,
+    /// The callback asked to stop.
+    Cancelled,
+}
+
+impl FinishReason {
+    /// The reason as OpenAI's APIs spell it (`stop`, `length`) or ours (`cancelled`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinishReason::Stop | FinishReason::StopString => "stop",
+            FinishReason::Length => "length",
+            FinishReason::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One generated token as it streams out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenEvent {
+    /// The token id.
+    pub token: u32,
+    /// Index of this token among the generated ones.
+    pub index: usize,
+    /// Text that became safe to show with this token (may be empty).
+    pub text: String,
+}
+
+/// How long each phase took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// Prompt length in tokens.
+    pub prompt_tokens: usize,
+    /// Seconds to run the prompt and produce the first token's logits.
+    pub prefill_seconds: f64,
+    /// Tokens generated.
+    pub generated_tokens: usize,
+    /// Seconds spent in the decode steps after the first token.
+    pub decode_seconds: f64,
+}
+
+impl Timings {
+    /// Prompt tokens per second.
+    pub fn prefill_tokens_per_second(&self) -> f64 {
+        rate(self.prompt_tokens, self.prefill_seconds)
+    }
+
+    /// Generated tokens per second, over the decode steps (the first token came from prefill).
+    pub fn decode_tokens_per_second(&self) -> f64 {
+        rate(self.generated_tokens.saturating_sub(1), self.decode_seconds)
+    }
+
+    /// Seconds until the first token was known.
+    pub fn time_to_first_token(&self) -> f64 {
+        self.prefill_seconds
+    }
+}
+
+fn rate(tokens: usize, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        tokens as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
+/// The result of one generation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerateOutput {
+    /// Generated ids, including a final stop token when one ended generation.
+    pub tokens: Vec<u32>,
+    /// Generated text, without special tokens and without a matched stop string.
+    pub text: String,
+    /// Why it ended.
+    pub finish_reason: FinishReason,
+    /// Phase timings.
+    pub timings: Timings,
+}
+
+/// Generates from `prompt_ids`, appending to `cache`, calling `on_token` for every token.
+pub fn generate(
+    model: &LlamaModel,
+    cache: &mut KvCache,
+    detok: &dyn Detokenizer,
+    prompt_ids: &[u32],
+    options: &GenerateOptions,
+    mut on_token: impl FnMut(&TokenEvent) -> ControlFlow<()>,
+) -> Result<GenerateOutput> {
+    if prompt_ids.is_empty() {
+        return Err(Error::Generation("the prompt is empty".into()));
+    }
+    let room = cache.capacity().saturating_sub(cache.len());
+    if prompt_ids.len() > room {
+        return Err(Error::Generation(format!(
+            "the prompt has {} tokens but the context has room for {room}",
+            prompt_ids.len()
+        )));
+    }
+    let mut sampler = Sampler::new(options.sampling.clone())?;
+    let max_tokens = options.max_tokens.min(room - prompt_ids.len() + 1);
+    let mut history: Vec<u32> = prompt_ids.to_vec();
+    let mut tokens = Vec::new();
+    let mut stream = TextStream::new(&options.stop_strings);
+    let mut timings = Timings {
+        prompt_tokens: prompt_ids.len(),
+        ..Timings::default()
+    };
+
+    let started = Instant::now();
+    let mut logits = model.forward_last(prompt_ids, cache)?;
+    timings.prefill_seconds = started.elapsed().as_secs_f64();
+    let decode_started = Instant::now();
+
+    let finish_reason = loop {
+        if tokens.len() >= max_tokens {
+            break FinishReason::Length;
+        }
+        let token = sampler.sample(&mut logits, &history);
+        tokens.push(token);
+        history.push(token);
+        let index = tokens.len() - 1;
+        if options.stop_token_ids.contains(&token) {
+            let text = stream.finish();
+            let _ = on_token(&TokenEvent { token, index, text });
+            break FinishReason::Stop;
+        }
+        let (mut text, hit_stop) = stream.update(detok.decode(&tokens)?);
+        let out_of_budget = tokens.len() >= max_tokens;
+        if out_of_budget && !hit_stop {
+            // Nothing more is coming: release what was held back for a possible stop string.
+            text.push_str(&stream.finish());
+        }
+        let flow = on_token(&TokenEvent { token, index, text });
+        if hit_stop {
+            break FinishReason::StopString;
+        }
+        if flow.is_break() {
+            break FinishReason::Cancelled;
+        }
+        if out_of_budget {
+            break FinishReason::Length;
+        }
+        logits = model.forward_last(&[token], cache)?;
+    };
+    timings.generated_tokens = tokens.len();
+    timings.decode_seconds = decode_started.elapsed().as_secs_f64();
+    let text = match finish_reason {
+        FinishReason::StopString => stream.visible,
+        _ => detok.decode(&tokens)?,
+    };
+    Ok(GenerateOutput {
+        tokens,
+        text,
+        finish_reason,
+        timings,
+    })
+}
+
+/// Decides how much of the decoded text may be shown yet.
+struct TextStream<'a> {
+    stop_strings: &'a [String],
+    /// The whole decoded text as of the last update.
+    full: String,
+    /// The part already handed out (a prefix of `full`).
+    visible: String,
+}
+
+impl<'a> TextStream<'a> {
+    fn new(stop_strings: &'a [String]) -> Self {
+        Self {
+            stop_strings,
+            full: String::new(),
+            visible: String::new(),
+        }
+    }
+
+    /// Takes the new full decoding; returns the newly showable text and whether a stop
+    /// string was found (the text then ends just before it).
+    fn update(&mut self, full: String) -> (String, bool) {
+        self.full = full;
+        let stop_at = self
+            .stop_strings
+            .iter()
+            .filter(|s| !s.is_empty())
+            .filter_map(|s| self.full.find(s.as_str()))
+            .min();
+        if let Some(at) = stop_at {
+            return (self.release(at), true);
+        }
+        // Hold back a partial character and any tail that could begin a stop string.
+        let mut safe = self.full.trim_end_matches('\u{FFFD}').len();
+        for stop in self.stop_strings {
+            for (at, _) in self.full[..safe].char_indices().rev().take(stop.chars().count()) {
+                if stop.starts_with(&self.full[at..safe]) {
+                    safe = at;
+                }
+            }
+        }
+        (self.release(safe), false)
+    }
+
+    /// Everything not yet shown (used when generation ends without a stop string).
+    fn finish(&mut self) -> String {
+        let end = self.full.len();
+        self.release(end)
+    }
+
+    fn release(&mut self, end: usize) -> String {
+        let end = end.max(self.visible.len());
+        if !self.full.starts_with(&self.visible) || !self.full.is_char_boundary(end) {
+            return String::new();
+        }
+        let new = self.full[self.visible.len()..end].to_owned();
+        self.visible.push_str(&new);
+        new
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TextStream;
+
+    #[test]
+    fn holds_back_a_possible_stop_string_then_releases_it() {
+        let stops = vec!["END".to_owned()];
+        let mut s = TextStream::new(&stops);
+        assert_eq!(s.update("Hello E".into()), ("Hello ".into(), false));
+        assert_eq!(s.update("Hello EN".into()), ("".into(), false));
+        assert_eq!(s.update("Hello ENOUGH".into()), ("ENOUGH".into(), false));
+    }
+
+    #[test]
+    fn stops_before_a_stop_string_spanning_updates() {
+        let stops = vec!["\n\nUser:".to_owned()];
+        let mut s = TextStream::new(&stops);
+        assert_eq!(s.update("Fine.\n".into()), ("Fine.".into(), false));
+        assert_eq!(s.update("Fine.\n\nUs".into()), ("".into(), false));
+        assert_eq!(s.update("Fine.\n\nUser: hi".into()), ("".into(), true));
+        assert_eq!(s.visible, "Fine.");
+    }
+
+    #[test]
+    fn never_releases_half_a_character() {
+        let mut s = TextStream::new(&[]);
+        assert_eq!(s.update("caf\u{FFFD}".into()), ("caf".into(), false));
+        assert_eq!(s.update("café".into()), ("é".into(), false));
+    }
+}

@@ -5,7 +5,9 @@
 //! [`model`] (the burn decoder) and [`generate`] (the token loop).
 
 pub mod chat_template;
+pub mod checkpoint;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod format;
 pub mod generate;

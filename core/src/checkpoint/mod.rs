@@ -1,0 +1,42 @@
+//! Opening a checkpoint: everything a model needs to run, whatever file it came from.
+//!
+//! A [`Checkpoint`] bundles the validated [`ModelConfig`], the weights by canonical name, the
+//! tokenizer and the chat template. Each source format has a file of its own here.
+
+mod gguf;
+
+pub use gguf::{config_from_gguf, load_gguf, weights_from_gguf};
+
+use crate::chat_template::ChatTemplate;
+use crate::config::ModelConfig;
+use crate::tokenizer::Tokenizer;
+use crate::weights::ModelWeights;
+
+/// A model ready to be placed on a device: configuration, weights, tokenizer and chat template.
+pub struct Checkpoint {
+    /// Validated hyper-parameters.
+    pub config: ModelConfig,
+    /// Weights by canonical name, f32 on the host.
+    pub weights: ModelWeights,
+    /// The tokenizer that the model was trained with.
+    pub tokenizer: Tokenizer,
+    /// The chat template, when the checkpoint carries one.
+    pub chat_template: Option<ChatTemplate>,
+    /// Metadata about where the checkpoint came from, for `lmfast info`.
+    pub source: CheckpointSource,
+}
+
+/// Where a checkpoint came from and how its weights were stored there.
+#[derive(Debug, Clone, Default)]
+pub struct CheckpointSource {
+    /// The file or folder it was read from.
+    pub path: String,
+    /// The container format, e.g. `GGUF v3`.
+    pub format: String,
+    /// The model's own name from its metadata, when it has one.
+    pub name: Option<String>,
+    /// How many tensors had each storage type, e.g. `("Q4_1", 210)`, sorted by type.
+    pub tensor_types: Vec<(String, usize)>,
+    /// Size of the checkpoint's files in bytes.
+    pub file_bytes: u64,
+}
