@@ -104,3 +104,53 @@ impl ModelWeights {
         self.tensors.is_empty()
     }
 }
+
+impl ModelWeights {
+    /// Deterministic random weights for `config`'s model, for tests and benchmarks.
+    ///
+    /// Matrices are uniform in ±1/√in (so activations keep their scale through the layers),
+    /// norm scales are near 1; the same seed gives the same weights on every platform.
+    pub fn random(config: &crate::config::ModelConfig, seed: u64) -> Self {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut weights = ModelWeights::new();
+        let mut add = |name: String, shape: Vec<usize>, rng: &mut rand_chacha::ChaCha8Rng| {
+            let count: usize = shape.iter().product();
+            let data: Vec<f32> = if shape.len() == 1 && name.contains("norm") {
+                (0..count).map(|_| 1.0 + rng.random_range(-0.1f32..0.1)).collect()
+            } else {
+                let fan_in = *shape.last().unwrap_or(&1) as f32;
+                let bound = if name.ends_with(".bias") { 0.1 } else { 1.0 / fan_in.sqrt() };
+                (0..count).map(|_| rng.random_range(-bound..bound)).collect()
+            };
+            weights.insert(name, HostTensor { shape, data });
+        };
+        let (h, i, v) = (config.hidden_size, config.intermediate_size, config.vocab_size);
+        let q = config.num_heads * config.head_dim;
+        let kv = config.num_kv_heads * config.head_dim;
+        // Embedding rows of unit-ish scale, as trained embeddings are.
+        add(names::TOKEN_EMBD.into(), vec![v, h], &mut rng);
+        for layer in 0..config.num_layers {
+            let b = |part: &str| names::block(layer, part);
+            add(b("attn_norm.weight"), vec![h], &mut rng);
+            add(b("attn_q.weight"), vec![q, h], &mut rng);
+            add(b("attn_k.weight"), vec![kv, h], &mut rng);
+            add(b("attn_v.weight"), vec![kv, h], &mut rng);
+            if config.attention_bias {
+                add(b("attn_q.bias"), vec![q], &mut rng);
+                add(b("attn_k.bias"), vec![kv], &mut rng);
+                add(b("attn_v.bias"), vec![kv], &mut rng);
+            }
+            add(b("attn_output.weight"), vec![h, q], &mut rng);
+            add(b("ffn_norm.weight"), vec![h], &mut rng);
+            add(b("ffn_gate.weight"), vec![i, h], &mut rng);
+            add(b("ffn_up.weight"), vec![i, h], &mut rng);
+            add(b("ffn_down.weight"), vec![h, i], &mut rng);
+        }
+        add(names::OUTPUT_NORM.into(), vec![h], &mut rng);
+        if !config.tie_word_embeddings {
+            add(names::OUTPUT.into(), vec![v, h], &mut rng);
+        }
+        weights
+    }
+}

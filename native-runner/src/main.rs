@@ -1,1 +1,33 @@
-fn main() {}
+//! `lmfast`: inspect, run and chat with small language models from the command line.
+
+mod commands;
+mod model_path;
+
+use clap::{Parser, Subcommand};
+
+/// lmfast: small language models from a checkpoint to a web page.
+#[derive(Parser)]
+#[command(name = "lmfast", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show a model's architecture, size, tensor types, context length and tokenizer.
+    Info(commands::info::InfoArgs),
+    /// Generate a continuation of a prompt.
+    Generate(commands::generate::GenerateArgs),
+    /// Chat with a model in the terminal (streaming; /reset, /system TEXT, /quit).
+    Chat(commands::chat::ChatArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Info(args) => commands::info::run(args),
+        Command::Generate(args) => commands::generate::run(args),
+        Command::Chat(args) => commands::chat::run(args),
+    }
+}
