@@ -21,6 +21,8 @@ enum Command {
     Generate(commands::generate::GenerateArgs),
     /// Chat with a model in the terminal (streaming; /reset, /system TEXT, /quit).
     Chat(commands::chat::ChatArgs),
+    /// Encode text with a model's tokenizer, or write it out as tokenizer.json.
+    Tokenizer(commands::tokenizer::TokenizerArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -29,5 +31,6 @@ fn main() -> anyhow::Result<()> {
         Command::Info(args) => commands::info::run(args),
         Command::Generate(args) => commands::generate::run(args),
         Command::Chat(args) => commands::chat::run(args),
+        Command::Tokenizer(args) => commands::tokenizer::run(args),
     }
 }

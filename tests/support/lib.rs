@@ -46,3 +46,27 @@ pub fn real_model() -> Option<PathBuf> {
     );
     None
 }
+
+pub mod naive_llama;
+
+use lmfast_core::config::{Architecture, ModelConfig};
+
+/// A tiny llama-family configuration for tests (GQA 4 heads over 2, vocab 97).
+pub fn tiny_config(architecture: Architecture) -> ModelConfig {
+    ModelConfig {
+        architecture,
+        vocab_size: 97,
+        hidden_size: 64,
+        intermediate_size: 160,
+        num_layers: 2,
+        num_heads: 4,
+        num_kv_heads: 2,
+        head_dim: 16,
+        rms_norm_eps: 1e-5,
+        rope_theta: 10_000.0,
+        rope_scaling: None,
+        max_position_embeddings: 128,
+        tie_word_embeddings: architecture == Architecture::Llama,
+        attention_bias: architecture == Architecture::Qwen2,
+    }
+}

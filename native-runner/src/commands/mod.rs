@@ -3,6 +3,7 @@
 pub mod chat;
 pub mod generate;
 pub mod info;
+pub mod tokenizer;
 
 use anyhow::Context;
 use lmfast_core::checkpoint::load_gguf;

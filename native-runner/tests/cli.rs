@@ -1,0 +1,191 @@
+//! The `lmfast` binary end to end on the real default model (skipped when it is absent).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn default_model() -> Option<PathBuf> {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("LMFAST_REQUIRE_MODEL").is_none(),
+        "LMFAST_REQUIRE_MODEL is set but {} is missing",
+        path.display()
+    );
+    eprintln!("note: {} missing; skipping", path.display());
+    None
+}
+
+fn lmfast(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lmfast"))
+        .args(args)
+        .output()
+        .expect("run lmfast")
+}
+
+#[test]
+fn generate_json_answers_paris() {
+    let Some(model) = default_model() else { return };
+    let out = lmfast(&[
+        "generate",
+        "--model",
+        model.to_str().unwrap(),
+        "--prompt",
+        "The capital of France is",
+        "--max-tokens",
+        "8",
+        "--temperature",
+        "0",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert!(
+        value["text"].as_str().unwrap().starts_with(" Paris."),
+        "{value}"
+    );
+    assert_eq!(
+        value["prompt_ids"],
+        serde_json::json!([504, 3575, 282, 4649, 314])
+    );
+    assert_eq!(value["tokens"].as_array().unwrap().len(), 8);
+}
+
+#[test]
+fn seeded_sampling_is_reproducible() {
+    let Some(model) = default_model() else { return };
+    let run = |seed: &str| {
+        let out = lmfast(&[
+            "generate",
+            "--model",
+            model.to_str().unwrap(),
+            "--chat",
+            "--prompt",
+            "Tell me a story.",
+            "--max-tokens",
+            "12",
+            "--temperature",
+            "1.0",
+            "--seed",
+            seed,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        value["tokens"].clone()
+    };
+    assert_eq!(run("42"), run("42"));
+    assert_ne!(run("42"), run("43"));
+}
+
+#[test]
+fn info_describes_the_model() {
+    let Some(model) = default_model() else { return };
+    let out = lmfast(&["info", model.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["config"]["num_layers"], 30);
+    assert_eq!(value["config"]["num_kv_heads"], 3);
+    assert_eq!(value["parameters"], 134_515_008);
+    assert_eq!(value["tokenizer"]["vocab_size"], 49152);
+    assert_eq!(value["chat_template"], true);
+}
+
+#[test]
+fn chat_streams_a_reply_and_obeys_commands() {
+    let Some(model) = default_model() else { return };
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lmfast"))
+        .args([
+            "chat",
+            "--model",
+            model.to_str().unwrap(),
+            "--temperature",
+            "0",
+            "--max-tokens",
+            "20",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"What is the capital of France?\n/reset\n/quit\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("Paris"), "stdout: {stdout}");
+    assert!(stderr.contains("tok/s"), "stderr: {stderr}");
+    assert!(stderr.contains("conversation cleared"), "stderr: {stderr}");
+}
+
+#[test]
+fn a_bad_model_file_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("lmfast-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("not-a-model.gguf");
+    std::fs::write(&bad, b"this is not a gguf file at all").unwrap();
+    let out = lmfast(&[
+        "generate",
+        "--model",
+        bad.to_str().unwrap(),
+        "--prompt",
+        "hi",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not-a-model.gguf") && stderr.contains("not a GGUF file"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn tokenizer_json_is_written_and_encodes_the_same() {
+    let Some(model) = default_model() else { return };
+    let dir = std::env::temp_dir().join(format!("lmfast-tok-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("tokenizer.json");
+    let out = lmfast(&[
+        "tokenizer",
+        model.to_str().unwrap(),
+        "--encode",
+        "The capital of France is",
+        "--write-json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["ids"], serde_json::json!([504, 3575, 282, 4649, 314]));
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(written["model"]["type"], "BPE");
+    assert_eq!(written["pre_tokenizer"]["type"], "Sequence");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
