@@ -26,7 +26,11 @@ impl Engine {
     /// Places `checkpoint`'s weights on `device` and keeps its tokenizer and template.
     ///
     /// `context_length` caps the KV cache (and so memory); `None` uses the model's own maximum.
-    pub fn new(checkpoint: Checkpoint, device: &Device, context_length: Option<usize>) -> Result<Self> {
+    pub fn new(
+        checkpoint: Checkpoint,
+        device: &Device,
+        context_length: Option<usize>,
+    ) -> Result<Self> {
         let Checkpoint {
             config,
             weights,
@@ -129,7 +133,9 @@ impl Engine {
             )));
         }
         options.max_tokens = options.max_tokens.min(room);
-        let mut cache = self.model.new_cache(prompt_ids.len() + options.max_tokens)?;
+        let mut cache = self
+            .model
+            .new_cache(prompt_ids.len() + options.max_tokens)?;
         let detok = TokenizerText(&self.tokenizer);
         generate(
             &self.model,

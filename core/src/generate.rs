@@ -241,7 +241,11 @@ impl<'a> TextStream<'a> {
         // Hold back a partial character and any tail that could begin a stop string.
         let mut safe = self.full.trim_end_matches('\u{FFFD}').len();
         for stop in self.stop_strings {
-            for (at, _) in self.full[..safe].char_indices().rev().take(stop.chars().count()) {
+            for (at, _) in self.full[..safe]
+                .char_indices()
+                .rev()
+                .take(stop.chars().count())
+            {
                 if stop.starts_with(&self.full[at..safe]) {
                     safe = at;
                 }

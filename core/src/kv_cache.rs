@@ -27,7 +27,12 @@ impl LayerCache {
 
     /// Writes `k` and `v` (`[num_kv_heads, seq, head_dim]`) at positions `start..start + seq`
     /// and returns all keys and values up to the end of them.
-    pub(crate) fn append(&mut self, k: Tensor<3>, v: Tensor<3>, start: usize) -> (Tensor<3>, Tensor<3>) {
+    pub(crate) fn append(
+        &mut self,
+        k: Tensor<3>,
+        v: Tensor<3>,
+        start: usize,
+    ) -> (Tensor<3>, Tensor<3>) {
         let [heads, _, dim] = self.shape;
         let end = start + k.dims()[1];
         let zeros = || Tensor::zeros(self.shape, &self.device);
@@ -35,7 +40,10 @@ impl LayerCache {
         let values = self.values.take().unwrap_or_else(zeros);
         let keys = keys.slice_assign([0..heads, start..end, 0..dim], k);
         let values = values.slice_assign([0..heads, start..end, 0..dim], v);
-        let seen = (keys.clone().narrow(1, 0, end), values.clone().narrow(1, 0, end));
+        let seen = (
+            keys.clone().narrow(1, 0, end),
+            values.clone().narrow(1, 0, end),
+        );
         self.keys = Some(keys);
         self.values = Some(values);
         seen
@@ -55,7 +63,9 @@ impl KvCache {
     pub fn new(config: &ModelConfig, capacity: usize, device: &Device) -> Self {
         let shape = [config.num_kv_heads, capacity, config.head_dim];
         Self {
-            layers: (0..config.num_layers).map(|_| LayerCache::new(shape, device)).collect(),
+            layers: (0..config.num_layers)
+                .map(|_| LayerCache::new(shape, device))
+                .collect(),
             len: 0,
             capacity,
         }

@@ -47,7 +47,10 @@ impl SamplingParams {
     pub fn validate(&self) -> Result<()> {
         let bad = |what: &str| Err(Error::Generation(what.to_owned()));
         if !(self.temperature.is_finite() && self.temperature >= 0.0) {
-            return bad(&format!("temperature {} must be 0 or more", self.temperature));
+            return bad(&format!(
+                "temperature {} must be 0 or more",
+                self.temperature
+            ));
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
             return bad(&format!("top_p {} must be in (0, 1]", self.top_p));
@@ -98,9 +101,14 @@ impl Sampler {
         let inv_t = 1.0 / self.params.temperature;
 
         self.candidates.clear();
-        self.candidates
-            .extend(logits.iter().enumerate().map(|(i, &l)| (i as u32, l * inv_t)));
-        let by_logit_desc = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        self.candidates.extend(
+            logits
+                .iter()
+                .enumerate()
+                .map(|(i, &l)| (i as u32, l * inv_t)),
+        );
+        let by_logit_desc =
+            |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
         let k = self.params.top_k;
         if k > 0 && k < self.candidates.len() {
             self.candidates.select_nth_unstable_by(k - 1, by_logit_desc);
@@ -166,11 +174,17 @@ fn apply_repetition_penalty(logits: &mut [f32], history: &[u32], penalty: f32) {
     }
     let mut seen = vec![false; logits.len()];
     for &id in history {
-        let Some(logit) = logits.get_mut(id as usize) else { continue };
+        let Some(logit) = logits.get_mut(id as usize) else {
+            continue;
+        };
         if std::mem::replace(&mut seen[id as usize], true) {
             continue;
         }
-        *logit = if *logit > 0.0 { *logit / penalty } else { *logit * penalty };
+        *logit = if *logit > 0.0 {
+            *logit / penalty
+        } else {
+            *logit * penalty
+        };
     }
 }
 
@@ -191,7 +205,12 @@ mod tests {
     #[test]
     fn top_k_one_is_argmax_whatever_the_seed() {
         for seed in 0..20 {
-            let params = SamplingParams { temperature: 1.5, top_k: 1, seed, ..Default::default() };
+            let params = SamplingParams {
+                temperature: 1.5,
+                top_k: 1,
+                seed,
+                ..Default::default()
+            };
             assert_eq!(sampler(params).sample(&mut [0.5, 0.2, 2.0, 1.9], &[]), 2);
         }
     }
@@ -200,7 +219,11 @@ mod tests {
     fn top_p_keeps_only_the_smallest_nucleus() {
         // Probabilities ≈ [0.64, 0.24, 0.09, 0.03]: top_p 0.8 keeps ids 0 and 1 only.
         let logits = [3.0f32, 2.0, 1.0, 0.0];
-        let params = SamplingParams { temperature: 1.0, top_p: 0.8, ..Default::default() };
+        let params = SamplingParams {
+            temperature: 1.0,
+            top_p: 0.8,
+            ..Default::default()
+        };
         let mut s = sampler(params);
         for _ in 0..500 {
             let id = s.sample(&mut logits.clone(), &[]);
@@ -211,7 +234,11 @@ mod tests {
     #[test]
     fn min_p_cuts_unlikely_tokens() {
         let logits = [5.0f32, 4.9, 0.0, -1.0];
-        let params = SamplingParams { temperature: 1.0, min_p: 0.5, ..Default::default() };
+        let params = SamplingParams {
+            temperature: 1.0,
+            min_p: 0.5,
+            ..Default::default()
+        };
         let mut s = sampler(params);
         for _ in 0..500 {
             assert!(s.sample(&mut logits.clone(), &[]) <= 1);
@@ -222,8 +249,14 @@ mod tests {
     fn same_seed_same_tokens_other_seed_other_tokens() {
         let logits: Vec<f32> = (0..50).map(|i| (i as f32 * 0.37).sin()).collect();
         let run = |seed| {
-            let mut s = sampler(SamplingParams { temperature: 1.0, seed, ..Default::default() });
-            (0..64).map(|_| s.sample(&mut logits.clone(), &[])).collect::<Vec<_>>()
+            let mut s = sampler(SamplingParams {
+                temperature: 1.0,
+                seed,
+                ..Default::default()
+            });
+            (0..64)
+                .map(|_| s.sample(&mut logits.clone(), &[]))
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
@@ -232,7 +265,11 @@ mod tests {
     #[test]
     fn samples_follow_the_softmax() {
         let logits = [1.0f32, 0.0, -1.0];
-        let mut s = sampler(SamplingParams { temperature: 1.0, seed: 3, ..Default::default() });
+        let mut s = sampler(SamplingParams {
+            temperature: 1.0,
+            seed: 3,
+            ..Default::default()
+        });
         let mut counts = [0usize; 3];
         let draws = 20_000;
         for _ in 0..draws {
@@ -242,7 +279,10 @@ mod tests {
         for (i, &c) in counts.iter().enumerate() {
             let want = logits[i].exp() / z;
             let got = c as f32 / draws as f32;
-            assert!((got - want).abs() < 0.015, "id {i}: {got} vs softmax {want}");
+            assert!(
+                (got - want).abs() < 0.015,
+                "id {i}: {got} vs softmax {want}"
+            );
         }
     }
 
@@ -255,9 +295,17 @@ mod tests {
 
     #[test]
     fn bad_parameters_are_named() {
-        let err = Sampler::new(SamplingParams { top_p: 0.0, ..Default::default() }).unwrap_err();
+        let err = Sampler::new(SamplingParams {
+            top_p: 0.0,
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(err.to_string().contains("top_p"), "{err}");
-        let err = Sampler::new(SamplingParams { temperature: -1.0, ..Default::default() }).unwrap_err();
+        let err = Sampler::new(SamplingParams {
+            temperature: -1.0,
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(err.to_string().contains("temperature"), "{err}");
     }
 }

@@ -117,15 +117,27 @@ impl ModelWeights {
         let mut add = |name: String, shape: Vec<usize>, rng: &mut rand_chacha::ChaCha8Rng| {
             let count: usize = shape.iter().product();
             let data: Vec<f32> = if shape.len() == 1 && name.contains("norm") {
-                (0..count).map(|_| 1.0 + rng.random_range(-0.1f32..0.1)).collect()
+                (0..count)
+                    .map(|_| 1.0 + rng.random_range(-0.1f32..0.1))
+                    .collect()
             } else {
                 let fan_in = *shape.last().unwrap_or(&1) as f32;
-                let bound = if name.ends_with(".bias") { 0.1 } else { 1.0 / fan_in.sqrt() };
-                (0..count).map(|_| rng.random_range(-bound..bound)).collect()
+                let bound = if name.ends_with(".bias") {
+                    0.1
+                } else {
+                    1.0 / fan_in.sqrt()
+                };
+                (0..count)
+                    .map(|_| rng.random_range(-bound..bound))
+                    .collect()
             };
             weights.insert(name, HostTensor { shape, data });
         };
-        let (h, i, v) = (config.hidden_size, config.intermediate_size, config.vocab_size);
+        let (h, i, v) = (
+            config.hidden_size,
+            config.intermediate_size,
+            config.vocab_size,
+        );
         let q = config.num_heads * config.head_dim;
         let kv = config.num_kv_heads * config.head_dim;
         // Embedding rows of unit-ish scale, as trained embeddings are.

@@ -53,8 +53,12 @@ pub fn config_from_gguf(file: &GgufFile) -> Result<ModelConfig> {
     let key = |suffix: &str| format!("{arch_name}.{suffix}");
     let usize_of = |suffix: &str| -> Result<usize> {
         let value = file.get_u64(&key(suffix))?;
-        usize::try_from(value)
-            .map_err(|_| Error::format(file.name(), format!("{} = {value} is too large", key(suffix))))
+        usize::try_from(value).map_err(|_| {
+            Error::format(
+                file.name(),
+                format!("{} = {value} is too large", key(suffix)),
+            )
+        })
     };
 
     let hidden_size = usize_of("embedding_length")?;
@@ -76,7 +80,10 @@ pub fn config_from_gguf(file: &GgufFile) -> Result<ModelConfig> {
         hidden_size / num_heads
     };
     let embedding = file.tensor(names::TOKEN_EMBD).ok_or_else(|| {
-        Error::format(file.name(), format!("tensor {} is missing", names::TOKEN_EMBD))
+        Error::format(
+            file.name(),
+            format!("tensor {} is missing", names::TOKEN_EMBD),
+        )
     })?;
     let vocab_size = match file.get(&key("vocab_size")) {
         Some(_) => usize_of("vocab_size")?,
@@ -164,7 +171,10 @@ fn is_model_tensor(name: &str) -> bool {
 /// llama.cpp stores row `h*d + 2*i + j` what Hugging Face keeps at row `h*d + j*d/2 + i`.
 pub fn unpermute_rotary_rows(name: &str, tensor: HostTensor, heads: usize) -> Result<HostTensor> {
     let [rows, cols] = tensor.shape[..] else {
-        return Err(Error::tensor(name, format!("expected a matrix, found shape {:?}", tensor.shape)));
+        return Err(Error::tensor(
+            name,
+            format!("expected a matrix, found shape {:?}", tensor.shape),
+        ));
     };
     if heads == 0 || rows % heads != 0 || (rows / heads) % 2 != 0 {
         return Err(Error::tensor(

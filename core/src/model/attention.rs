@@ -23,7 +23,12 @@ pub struct Attention {
 
 impl Attention {
     /// Takes layer `layer`'s attention weights.
-    pub fn take(config: &ModelConfig, layer: usize, weights: &mut ModelWeights, device: &Device) -> Result<Self> {
+    pub fn take(
+        config: &ModelConfig,
+        layer: usize,
+        weights: &mut ModelWeights,
+        device: &Device,
+    ) -> Result<Self> {
         let hidden = config.hidden_size;
         let q_width = config.num_heads * config.head_dim;
         let kv_width = config.num_kv_heads * config.head_dim;
@@ -33,7 +38,14 @@ impl Attention {
             q_proj: Linear::take(weights, &name("attn_q"), q_width, hidden, bias, device)?,
             k_proj: Linear::take(weights, &name("attn_k"), kv_width, hidden, bias, device)?,
             v_proj: Linear::take(weights, &name("attn_v"), kv_width, hidden, bias, device)?,
-            o_proj: Linear::take(weights, &name("attn_output"), hidden, q_width, false, device)?,
+            o_proj: Linear::take(
+                weights,
+                &name("attn_output"),
+                hidden,
+                q_width,
+                false,
+                device,
+            )?,
             num_heads: config.num_heads,
             num_kv_heads: config.num_kv_heads,
             head_dim: config.head_dim,
@@ -41,7 +53,13 @@ impl Attention {
     }
 
     /// Attends `x` (`[seq, hidden]`, at positions `start..start + seq`) over the cache plus itself.
-    pub fn forward(&self, x: Tensor<2>, start: usize, rope: &RopeTables, cache: &mut LayerCache) -> Tensor<2> {
+    pub fn forward(
+        &self,
+        x: Tensor<2>,
+        start: usize,
+        rope: &RopeTables,
+        cache: &mut LayerCache,
+    ) -> Tensor<2> {
         let seq = x.dims()[0];
         let (hd, nh, nkv) = (self.head_dim, self.num_heads, self.num_kv_heads);
         let group = nh / nkv;
@@ -64,7 +82,10 @@ impl Attention {
         }
         let probs = softmax(scores, 2);
         let out = probs.matmul(values); // [nkv, group * seq, hd]
-        let out = out.reshape([nh, seq, hd]).swap_dims(0, 1).reshape([seq, nh * hd]);
+        let out = out
+            .reshape([nh, seq, hd])
+            .swap_dims(0, 1)
+            .reshape([seq, nh * hd]);
         self.o_proj.forward(out)
     }
 }

@@ -26,8 +26,12 @@ impl Linear {
                 transposed[col * out_features + row] = v;
             }
         }
-        let weight_t = Tensor::from_data(TensorData::new(transposed, [in_features, out_features]), device);
-        let bias = bias.map(|b| Tensor::from_data(TensorData::new(b.data, [1, out_features]), device));
+        let weight_t = Tensor::from_data(
+            TensorData::new(transposed, [in_features, out_features]),
+            device,
+        );
+        let bias =
+            bias.map(|b| Tensor::from_data(TensorData::new(b.data, [1, out_features]), device));
         Self {
             weight_t,
             bias,

@@ -17,7 +17,12 @@ pub struct Mlp {
 
 impl Mlp {
     /// Takes layer `layer`'s MLP weights.
-    pub fn take(config: &ModelConfig, layer: usize, weights: &mut ModelWeights, device: &Device) -> Result<Self> {
+    pub fn take(
+        config: &ModelConfig,
+        layer: usize,
+        weights: &mut ModelWeights,
+        device: &Device,
+    ) -> Result<Self> {
         let (h, i) = (config.hidden_size, config.intermediate_size);
         let name = |part: &str| names::block(layer, part);
         Ok(Self {

@@ -48,7 +48,13 @@ impl LlamaModel {
         let blocks = (0..config.num_layers)
             .map(|layer| DecoderBlock::take(config, layer, &mut weights, device))
             .collect::<Result<Vec<_>>>()?;
-        let final_norm = RmsNorm::take(&mut weights, names::OUTPUT_NORM, hidden, config.rms_norm_eps, device)?;
+        let final_norm = RmsNorm::take(
+            &mut weights,
+            names::OUTPUT_NORM,
+            hidden,
+            config.rms_norm_eps,
+            device,
+        )?;
         Ok(Self {
             config: config.clone(),
             embedding,

@@ -13,7 +13,13 @@ pub struct RmsNorm {
 
 impl RmsNorm {
     /// Takes the `[hidden]` scale `name` from `weights`.
-    pub fn take(weights: &mut ModelWeights, name: &str, hidden: usize, eps: f32, device: &Device) -> Result<Self> {
+    pub fn take(
+        weights: &mut ModelWeights,
+        name: &str,
+        hidden: usize,
+        eps: f32,
+        device: &Device,
+    ) -> Result<Self> {
         let w = weights.take(name, &[hidden])?;
         Ok(Self {
             weight: Tensor::from_data(TensorData::new(w.data, [1, hidden]), device),

@@ -44,7 +44,8 @@ pub fn inverse_frequencies(config: &ModelConfig) -> Vec<f32> {
                 if wavelen > low_wavelen {
                     *f /= factor;
                 } else if wavelen >= high_wavelen {
-                    let smooth = (old / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
+                    let smooth =
+                        (old / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
                     *f = (1.0 - smooth) * *f / factor + smooth * *f;
                 }
             }
