@@ -105,7 +105,7 @@ impl ModelConfig {
                 return Err(Error::config(field, "must be greater than zero"));
             }
         }
-        if self.num_heads % self.num_kv_heads != 0 {
+        if !self.num_heads.is_multiple_of(self.num_kv_heads) {
             return Err(Error::config(
                 "num_kv_heads",
                 format!(
@@ -114,7 +114,7 @@ impl ModelConfig {
                 ),
             ));
         }
-        if self.head_dim % 2 != 0 {
+        if !self.head_dim.is_multiple_of(2) {
             return Err(Error::config(
                 "head_dim",
                 format!("{} is odd; rotary embeddings need pairs", self.head_dim),

@@ -176,7 +176,7 @@ pub fn unpermute_rotary_rows(name: &str, tensor: HostTensor, heads: usize) -> Re
             format!("expected a matrix, found shape {:?}", tensor.shape),
         ));
     };
-    if heads == 0 || rows % heads != 0 || (rows / heads) % 2 != 0 {
+    if heads == 0 || rows % heads != 0 || !(rows / heads).is_multiple_of(2) {
         return Err(Error::tensor(
             name,
             format!("{rows} rows cannot be split into {heads} heads of even width"),

@@ -43,7 +43,6 @@ impl SamplingArgs {
             min_p: self.min_p,
             repetition_penalty: self.repeat_penalty,
             seed: self.seed,
-            ..SamplingParams::default()
         }
     }
 }

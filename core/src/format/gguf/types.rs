@@ -101,7 +101,7 @@ impl GgmlType {
     /// Bytes that `elements` values take, or `None` when not a whole number of blocks.
     pub fn bytes_for(self, elements: u64) -> Option<u64> {
         let block = self.block_elements() as u64;
-        if elements % block != 0 {
+        if !elements.is_multiple_of(block) {
             return None;
         }
         (elements / block).checked_mul(self.block_bytes() as u64)

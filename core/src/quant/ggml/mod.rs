@@ -29,7 +29,9 @@ pub enum DequantError {
 /// Converts `bytes` stored as `ty` into `out.len()` f32 values.
 pub fn dequantize(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<(), DequantError> {
     let block = ty.block_elements();
-    let need = (out.len() % block == 0)
+    let need = out
+        .len()
+        .is_multiple_of(block)
         .then(|| out.len() / block * ty.block_bytes())
         .filter(|&need| need == bytes.len());
     let Some(_) = need else {
