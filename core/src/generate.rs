@@ -197,6 +197,8 @@ pub fn generate(
     timings.decode_seconds = decode_started.elapsed().as_secs_f64();
     let text = match finish_reason {
         FinishReason::StopString => stream.visible,
+        // The stop token ends the ids but, like a stop string, is not part of the text.
+        FinishReason::Stop => detok.decode(&tokens[..tokens.len() - 1])?,
         _ => detok.decode(&tokens)?,
     };
     Ok(GenerateOutput {
