@@ -4,10 +4,14 @@
 //! and recorded for each prompt its ids, 32 greedy tokens (EOS ignored), the top-5 logits at the
 //! last prompt position and the logit of every greedy token. Here the same prompts must give the
 //! same ids, the same 32 tokens and logits within 1e-3 (the top-5 at every step, the greedy
-//! token's logit and a fixed probe of ids).
+//! token's logit and a fixed probe of ids). Both ways of running the model are checked: the
+//! burn decoder (the code the GPU path shares) and the fused CPU path (f32 weights here).
 
 use lmfast_core::checkpoint::load_gguf;
-use lmfast_core::engine::Engine;
+use lmfast_core::cpu_model::CpuModel;
+use lmfast_core::lm::CausalLm;
+use lmfast_core::model::LlamaModel;
+use lmfast_core::tokenizer::Tokenizer;
 use lmfast_tests::{read_json_fixture, real_model};
 use serde_json::Value;
 
@@ -42,16 +46,30 @@ fn argmax(logits: &[f32]) -> u32 {
 }
 
 #[test]
-fn greedy_tokens_and_logits_match_transformers() {
+fn burn_decoder_matches_transformers() {
     let Some(path) = real_model() else { return };
-    let fixture = read_json_fixture("model_parity.json");
-    let engine = Engine::new(
-        load_gguf(&path).expect("load the default model"),
+    let checkpoint = load_gguf(&path).expect("load the default model");
+    let tokenizer = checkpoint.tokenizer.clone();
+    let model = LlamaModel::new(
+        &checkpoint.config,
+        checkpoint.weights,
         &burn::tensor::Device::flex(),
-        None,
     )
     .expect("place the model on the CPU");
+    check_against_fixture("burn flex", &model, &tokenizer);
+}
 
+#[test]
+fn fused_cpu_path_matches_transformers() {
+    let Some(path) = real_model() else { return };
+    let checkpoint = load_gguf(&path).expect("load the default model");
+    let tokenizer = checkpoint.tokenizer.clone();
+    let model = CpuModel::new(&checkpoint.config, checkpoint.weights).expect("build the model");
+    check_against_fixture("fused cpu", &model, &tokenizer);
+}
+
+fn check_against_fixture<M: CausalLm>(label: &str, model: &M, tokenizer: &Tokenizer) {
+    let fixture = read_json_fixture("model_parity.json");
     let probe_ids = ids(&fixture, "probe_ids");
     let steps = fixture["n_new_tokens"].as_u64().expect("n_new_tokens") as usize;
     let prompts = fixture["prompts"].as_array().expect("prompts");
@@ -66,7 +84,7 @@ fn greedy_tokens_and_logits_match_transformers() {
         let name = case["name"].as_str().unwrap_or("?");
         let prompt = case["prompt"].as_str().expect("prompt");
         let want_prompt_ids = ids(case, "prompt_ids");
-        let got_prompt_ids = engine.tokenizer().encode(prompt, false).expect("encode");
+        let got_prompt_ids = tokenizer.encode(prompt, false).expect("encode");
         if got_prompt_ids != want_prompt_ids {
             failures.push(format!(
                 "{name}: prompt ids {got_prompt_ids:?} != {want_prompt_ids:?}"
@@ -74,7 +92,6 @@ fn greedy_tokens_and_logits_match_transformers() {
             continue;
         }
 
-        let model = engine.model();
         let mut cache = model
             .new_cache(want_prompt_ids.len() + steps)
             .expect("cache");
@@ -145,7 +162,7 @@ fn greedy_tokens_and_logits_match_transformers() {
         }
     }
     eprintln!(
-        "{} prompts x {steps} greedy tokens; largest logit difference {worst_logit_error:.2e}",
+        "{label}: {} prompts x {steps} greedy tokens; largest logit difference {worst_logit_error:.2e}",
         prompts.len()
     );
     assert!(

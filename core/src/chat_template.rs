@@ -114,6 +114,16 @@ impl ChatTemplate {
         Ok(Some(template))
     }
 
+    /// The beginning-of-sequence text the template may write.
+    pub fn bos_token(&self) -> &str {
+        &self.bos_token
+    }
+
+    /// The end-of-sequence text the template may write.
+    pub fn eos_token(&self) -> &str {
+        &self.eos_token
+    }
+
     /// The template's Jinja source.
     pub fn source(&self) -> &str {
         &self.source

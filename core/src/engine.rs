@@ -6,16 +6,41 @@
 use crate::chat_template::{ChatMessage, ChatTemplate};
 use crate::checkpoint::{Checkpoint, CheckpointSource};
 use crate::config::ModelConfig;
+use crate::cpu_model::CpuModel;
 use crate::error::{Error, Result};
 use crate::generate::{generate, Detokenizer, GenerateOptions, GenerateOutput, TokenEvent};
+use crate::lm::CausalLm;
 use crate::model::LlamaModel;
 use crate::tokenizer::Tokenizer;
 use burn::tensor::Device;
 use std::ops::ControlFlow;
 
+/// Which implementation runs the model.
+#[derive(Debug, Clone)]
+pub enum Runner {
+    /// The burn decoder on a burn device (CPU flex, wgpu, …).
+    Burn(Box<LlamaModel>),
+    /// The fused CPU path with our packed kernels.
+    Cpu(Box<CpuModel>),
+}
+
+impl Runner {
+    /// A short name for logs and `lmfast info`.
+    pub fn describe(&self) -> String {
+        match self {
+            Runner::Burn(m) => format!("burn ({:?})", m.device()),
+            Runner::Cpu(_) => format!(
+                "fused CPU ({} kernels, {} threads)",
+                crate::quant::kernels::kernel_isa(),
+                crate::parallel::threads()
+            ),
+        }
+    }
+}
+
 /// A loaded model with everything needed to turn text into text.
 pub struct Engine {
-    model: LlamaModel,
+    model: Runner,
     tokenizer: Tokenizer,
     chat_template: Option<ChatTemplate>,
     source: CheckpointSource,
@@ -31,6 +56,26 @@ impl Engine {
         device: &Device,
         context_length: Option<usize>,
     ) -> Result<Self> {
+        let device = device.clone();
+        Self::with_runner(checkpoint, context_length, move |config, weights| {
+            Ok(Runner::Burn(Box::new(LlamaModel::new(
+                config, weights, &device,
+            )?)))
+        })
+    }
+
+    /// Like [`Engine::new`], on the fused CPU path (packed weights stay packed).
+    pub fn new_cpu(checkpoint: Checkpoint, context_length: Option<usize>) -> Result<Self> {
+        Self::with_runner(checkpoint, context_length, |config, weights| {
+            Ok(Runner::Cpu(Box::new(CpuModel::new(config, weights)?)))
+        })
+    }
+
+    fn with_runner(
+        checkpoint: Checkpoint,
+        context_length: Option<usize>,
+        build: impl FnOnce(&ModelConfig, crate::weights::ModelWeights) -> Result<Runner>,
+    ) -> Result<Self> {
         let Checkpoint {
             config,
             weights,
@@ -44,7 +89,7 @@ impl Engine {
         if context_length == 0 {
             return Err(Error::config("context_length", "must be greater than zero"));
         }
-        let model = LlamaModel::new(&config, weights, device)?;
+        let model = build(&config, weights)?;
         Ok(Self {
             model,
             tokenizer,
@@ -56,11 +101,14 @@ impl Engine {
 
     /// The model's hyper-parameters.
     pub fn config(&self) -> &ModelConfig {
-        self.model.config()
+        match &self.model {
+            Runner::Burn(m) => m.config(),
+            Runner::Cpu(m) => m.config(),
+        }
     }
 
     /// The model itself, for callers that drive the forward pass directly (perplexity, tests).
-    pub fn model(&self) -> &LlamaModel {
+    pub fn runner(&self) -> &Runner {
         &self.model
     }
 
@@ -133,18 +181,24 @@ impl Engine {
             )));
         }
         options.max_tokens = options.max_tokens.min(room);
-        let mut cache = self
-            .model
-            .new_cache(prompt_ids.len() + options.max_tokens)?;
+        let capacity = prompt_ids.len() + options.max_tokens;
+        match &self.model {
+            Runner::Burn(m) => self.run(m.as_ref(), capacity, prompt_ids, &options, on_token),
+            Runner::Cpu(m) => self.run(m.as_ref(), capacity, prompt_ids, &options, on_token),
+        }
+    }
+
+    fn run<M: CausalLm>(
+        &self,
+        model: &M,
+        capacity: usize,
+        prompt_ids: &[u32],
+        options: &GenerateOptions,
+        on_token: impl FnMut(&TokenEvent) -> ControlFlow<()>,
+    ) -> Result<GenerateOutput> {
+        let mut cache = model.new_cache(capacity)?;
         let detok = TokenizerText(&self.tokenizer);
-        generate(
-            &self.model,
-            &mut cache,
-            &detok,
-            prompt_ids,
-            &options,
-            on_token,
-        )
+        generate(model, &mut cache, &detok, prompt_ids, options, on_token)
     }
 }
 

@@ -3,8 +3,7 @@
 //! of a stop string that may yet complete).
 
 use crate::error::{Error, Result};
-use crate::kv_cache::KvCache;
-use crate::model::LlamaModel;
+use crate::lm::{CausalLm, ContextCache};
 use crate::sampling::{Sampler, SamplingParams};
 use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
@@ -129,9 +128,9 @@ pub struct GenerateOutput {
 }
 
 /// Generates from `prompt_ids`, appending to `cache`, calling `on_token` for every token.
-pub fn generate(
-    model: &LlamaModel,
-    cache: &mut KvCache,
+pub fn generate<M: CausalLm>(
+    model: &M,
+    cache: &mut M::Cache,
     detok: &dyn Detokenizer,
     prompt_ids: &[u32],
     options: &GenerateOptions,

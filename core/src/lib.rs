@@ -7,12 +7,15 @@
 pub mod chat_template;
 pub mod checkpoint;
 pub mod config;
+pub mod cpu_model;
 pub mod engine;
 pub mod error;
 pub mod format;
 pub mod generate;
 pub mod kv_cache;
+pub mod lm;
 pub mod model;
+pub mod parallel;
 pub mod quant;
 pub mod sampling;
 pub mod tokenizer;

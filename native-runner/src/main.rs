@@ -23,6 +23,15 @@ enum Command {
     Chat(commands::chat::ChatArgs),
     /// Encode text with a model's tokenizer, or write it out as tokenizer.json.
     Tokenizer(commands::tokenizer::TokenizerArgs),
+    /// Quantize a model and write it as a sharded export folder (the browser's format).
+    Export(commands::export::ExportArgs),
+    /// Check an export folder: manifest, bounds and every shard's sha256.
+    Verify(commands::verify::VerifyArgs),
+    /// Measure prefill and decode speed, time to first token, load time and peak memory.
+    Bench(commands::bench::BenchArgs),
+    /// Measure model quality.
+    #[command(subcommand)]
+    Eval(commands::eval::EvalCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,5 +41,9 @@ fn main() -> anyhow::Result<()> {
         Command::Generate(args) => commands::generate::run(args),
         Command::Chat(args) => commands::chat::run(args),
         Command::Tokenizer(args) => commands::tokenizer::run(args),
+        Command::Export(args) => commands::export::run(args),
+        Command::Verify(args) => commands::verify::run(args),
+        Command::Bench(args) => commands::bench::run(args),
+        Command::Eval(cmd) => commands::eval::run(cmd),
     }
 }

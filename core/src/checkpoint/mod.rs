@@ -7,6 +7,24 @@ mod gguf;
 
 pub use gguf::{config_from_gguf, load_gguf, weights_from_gguf};
 
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// Opens any supported checkpoint: an lmfast export folder (with `manifest.json`) or a
+/// GGUF file.
+pub fn load(path: &Path) -> Result<Checkpoint> {
+    if path.is_dir() {
+        if path.join(crate::format::export::MANIFEST_FILE).is_file() {
+            return crate::format::export::load_export(path);
+        }
+        return Err(Error::format(
+            path.display().to_string(),
+            "a folder without manifest.json is not an lmfast export",
+        ));
+    }
+    load_gguf(path)
+}
+
 use crate::chat_template::ChatTemplate;
 use crate::config::ModelConfig;
 use crate::tokenizer::Tokenizer;

@@ -1,2 +1,3 @@
 //! Checkpoint file formats.
+pub mod export;
 pub mod gguf;

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 /// Arguments of `lmfast chat`.
 #[derive(Args)]
 pub struct ChatArgs {
-    /// The model file (GGUF); defaults to the default model.
+    /// The model: a GGUF file or an export folder; defaults to the default model.
     #[arg(long)]
     model: Option<PathBuf>,
     /// The system prompt (the template's own default when not given).
@@ -24,6 +24,8 @@ pub struct ChatArgs {
     max_tokens: usize,
     #[command(flatten)]
     sampling: SamplingArgs,
+    #[command(flatten)]
+    run: super::RunArgs,
     /// Context length (KV cache size); defaults to the model's maximum.
     #[arg(long)]
     context: Option<usize>,
@@ -35,7 +37,7 @@ const HELP: &str =
 /// Runs the read–generate–print loop until `/quit` or end of input.
 pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     let path = model_path::resolve(args.model)?;
-    let engine = load_engine(&path, args.context, false)?;
+    let engine = load_engine(&path, args.context, false, &args.run)?;
     let mut system = args.system;
     let mut history: Vec<ChatMessage> = Vec::new();
     let mut options = GenerateOptions {

@@ -50,7 +50,7 @@ impl SamplingArgs {
 /// Arguments of `lmfast generate`.
 #[derive(Args)]
 pub struct GenerateArgs {
-    /// The model file (GGUF); defaults to the default model.
+    /// The model: a GGUF file or an export folder; defaults to the default model.
     #[arg(long)]
     model: Option<PathBuf>,
     /// The prompt text.
@@ -70,6 +70,8 @@ pub struct GenerateArgs {
     /// System prompt for --chat.
     #[arg(long, requires = "chat")]
     system: Option<String>,
+    #[command(flatten)]
+    run: super::RunArgs,
     /// Context length (KV cache size); defaults to the model's maximum.
     #[arg(long)]
     context: Option<usize>,
@@ -81,7 +83,7 @@ pub struct GenerateArgs {
 /// Generates a continuation and prints it.
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let path = model_path::resolve(args.model)?;
-    let engine = load_engine(&path, args.context, args.json)?;
+    let engine = load_engine(&path, args.context, args.json, &args.run)?;
     let prompt_ids = if args.chat {
         let mut messages = Vec::new();
         if let Some(system) = args.system {

@@ -1,0 +1,98 @@
+//! The element-wise and attention steps of the fused CPU path, on plain slices.
+
+use crate::parallel;
+
+/// `out = x / sqrt(mean(x²) + eps) · w` for every row of width `w.len()`.
+pub(super) fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
+    for (row, dst) in x.chunks_exact(w.len()).zip(out.chunks_exact_mut(w.len())) {
+        let mean_square = row.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
+        let inv = 1.0 / (mean_square + eps).sqrt();
+        for ((o, &v), &g) in dst.iter_mut().zip(row).zip(w) {
+            *o = v * inv * g;
+        }
+    }
+}
+
+/// Rotates each head of `x` (`heads × head_dim` per token) in Hugging Face's half-split
+/// convention; `cos`/`sin` hold `head_dim / 2` values per token.
+pub(super) fn rope(x: &mut [f32], heads: usize, head_dim: usize, cos: &[f32], sin: &[f32]) {
+    let half = head_dim / 2;
+    for (t, token) in x.chunks_exact_mut(heads * head_dim).enumerate() {
+        let (c, s) = (
+            &cos[t * half..(t + 1) * half],
+            &sin[t * half..(t + 1) * half],
+        );
+        for head in token.chunks_exact_mut(head_dim) {
+            let (a, b) = head.split_at_mut(half);
+            for i in 0..half {
+                let (x1, x2) = (a[i], b[i]);
+                a[i] = x1 * c[i] - x2 * s[i];
+                b[i] = x2 * c[i] + x1 * s[i];
+            }
+        }
+    }
+}
+
+/// `silu(gate) · up`, reading `gate|up` rows of width `2·inner` into `out` rows of `inner`.
+pub(super) fn swiglu(gate_up: &[f32], inner: usize, out: &mut [f32]) {
+    for (src, dst) in gate_up
+        .chunks_exact(2 * inner)
+        .zip(out.chunks_exact_mut(inner))
+    {
+        let (g, u) = src.split_at(inner);
+        for ((o, &g), &u) in dst.iter_mut().zip(g).zip(u) {
+            *o = g / (1.0 + (-g).exp()) * u;
+        }
+    }
+}
+
+/// Shapes of one attention call.
+pub(super) struct AttentionShape {
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+    /// Position of the first query token.
+    pub start: usize,
+    /// Cache capacity (the stride between kv heads).
+    pub capacity: usize,
+}
+
+/// Causal grouped-query attention of `q` (`tokens × heads × head_dim`) over the cached
+/// keys/values up to each token's own position, into `out` (same shape as `q`).
+pub(super) fn attention(
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    s: &AttentionShape,
+    out: &mut [f32],
+) {
+    let (hd, group) = (s.head_dim, s.heads / s.kv_heads);
+    let scale = 1.0 / (hd as f32).sqrt();
+    parallel::for_each_chunk(out, hd, |i, dst| {
+        let (t, h) = (i / s.heads, i % s.heads);
+        let pos = s.start + t;
+        let kv = h / group;
+        let query = &q[i * hd..(i + 1) * hd];
+        let base = kv * s.capacity * hd;
+        let mut scores: Vec<f32> = (0..=pos)
+            .map(|j| {
+                let k = &keys[base + j * hd..base + (j + 1) * hd];
+                crate::quant::kernels::dense::dot(query, k) * scale
+            })
+            .collect();
+        let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut total = 0f32;
+        for v in &mut scores {
+            *v = (*v - max).exp();
+            total += *v;
+        }
+        dst.fill(0.0);
+        for (j, p) in scores.iter().enumerate() {
+            let w = p / total;
+            let v = &values[base + j * hd..base + (j + 1) * hd];
+            for (o, &x) in dst.iter_mut().zip(v) {
+                *o += w * x;
+            }
+        }
+    });
+}

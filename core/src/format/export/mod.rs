@@ -1,0 +1,17 @@
+//! lmfast's export folder: `manifest.json`, `tokenizer.json`, the chat template and shards
+//! of packed weights that a browser streams and a native binary maps.
+//!
+//! The layout is documented for other implementers in `docs/export-format.md`.
+
+pub mod manifest;
+mod reader;
+mod shard_writer;
+mod writer;
+
+pub use manifest::{Manifest, MANIFEST_FILE};
+pub use reader::{load_export, read_manifest, verify_export, VerifyReport};
+pub use shard_writer::hex;
+pub use writer::{write_export, ExportOptions, ExportProgress, ExportSummary};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,157 @@
+//! CPU matrix products over packed weights: dequantize in registers, never in memory.
+//!
+//! Activations are quantized to int8 in blocks of 32 (one f32 scale and the block's sum
+//! each), so a weight block and an activation block meet in one integer dot product, as
+//! llama.cpp does. For int4 weights with group scale `dw` (and minimum `mw`):
+//! `Σ w·x = dw·dx·Σ q·qx − 8·dw·(dx·Σ qx)` (symmetric) or `dw·dx·Σ q·qx + mw·(dx·Σ qx)`.
+//! The x86-64 path (AVX2 + FMA + F16C) is chosen at run time; the portable path is plain
+//! Rust that the compiler vectorizes (and the one wasm32 uses).
+
+mod activation;
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+pub(crate) mod dense;
+mod portable;
+
+pub use activation::ActivationQ8;
+pub use dense::{dense_matmul, DenseMatrix};
+
+use super::packed::{GroupValues, PackedMatrix};
+use super::scheme::QuantScheme;
+use crate::parallel;
+
+/// The instruction set the packed kernels use on this machine.
+pub fn kernel_isa() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        return "avx2+fma+f16c";
+    }
+    #[cfg(target_arch = "wasm32")]
+    return "wasm32 portable";
+    #[allow(unreachable_code)]
+    "portable"
+}
+
+/// One row's dot products against every activation; the per-row loop both ISAs implement.
+pub(crate) struct RowKernel<'a> {
+    pub(crate) words: &'a [u32],
+    pub(crate) scales: &'a [f32],
+    pub(crate) mins: Option<&'a [f32]>,
+    pub(crate) group: usize,
+}
+
+/// Group scales (or minimums) as stored.
+#[derive(Clone, Copy)]
+pub(crate) enum ScaleView<'a> {
+    F16(&'a [u16]),
+    F32(&'a [f32]),
+}
+
+impl<'a> ScaleView<'a> {
+    fn of(v: &'a GroupValues) -> Self {
+        match v {
+            GroupValues::F16(h) => {
+                ScaleView::F16(half::slice::HalfFloatSliceExt::reinterpret_cast(&h[..]))
+            }
+            GroupValues::F32(f) => ScaleView::F32(f),
+        }
+    }
+}
+
+/// A packed matrix as the SIMD kernels read it.
+pub(crate) struct MatrixView<'a> {
+    pub(crate) q: &'a [u32],
+    pub(crate) scales: ScaleView<'a>,
+    pub(crate) mins: Option<ScaleView<'a>>,
+    pub(crate) int4: bool,
+    pub(crate) cols: usize,
+    pub(crate) group: usize,
+    pub(crate) gpr: usize,
+    pub(crate) wpr: usize,
+}
+
+/// `out[t][r] = Σ_c w[r][c] · x_t[c]` for every activation row `t` (`out` is
+/// `acts.len() × w.rows()`, row-major). Rows of `w` are split across threads.
+pub fn packed_matmul(w: &PackedMatrix, acts: &[ActivationQ8], out: &mut [f32]) {
+    let rows = w.rows();
+    assert_eq!(out.len(), rows * acts.len(), "output size");
+    for a in acts {
+        assert_eq!(a.cols(), w.cols(), "activation width");
+    }
+    let view = MatrixView {
+        q: w.q(),
+        scales: ScaleView::of(w.scales()),
+        mins: w.mins().map(ScaleView::of),
+        int4: matches!(w.scheme(), QuantScheme::Q4 { .. }),
+        cols: w.cols(),
+        group: w.group(),
+        gpr: w.groups_per_row(),
+        wpr: w.words_per_row(),
+    };
+    let tokens = acts.len();
+    let chunk_rows = chunk_rows(rows, tokens);
+    let run = |chunk: usize, dst: &mut [f32]| row_chunk(w, &view, chunk * chunk_rows, acts, dst);
+    if tokens == 1 {
+        // One token: results are already in output order.
+        parallel::for_each_chunk(out, chunk_rows, run);
+        return;
+    }
+    // Each thread writes a contiguous `[row][token]` range; transpose afterwards.
+    let mut by_row = vec![0f32; rows * tokens];
+    parallel::for_each_chunk(&mut by_row, chunk_rows * tokens, run);
+    for (r, values) in by_row.chunks_exact(tokens).enumerate() {
+        for (t, &v) in values.iter().enumerate() {
+            out[t * rows + r] = v;
+        }
+    }
+}
+
+fn chunk_rows(rows: usize, tokens: usize) -> usize {
+    // Enough chunks to balance the threads, few enough that scheduling stays cheap.
+    let threads = parallel::threads().max(1);
+    let target = if tokens > 1 { threads * 8 } else { threads * 2 };
+    rows.div_ceil(target).max(8)
+}
+
+fn row_chunk(
+    w: &PackedMatrix,
+    view: &MatrixView<'_>,
+    first: usize,
+    acts: &[ActivationQ8],
+    dst: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2::available() {
+        // SAFETY: `available()` checked AVX2, FMA and F16C; activation widths were asserted.
+        unsafe { avx2::rows(view, first, acts, dst) };
+        return;
+    }
+    let _ = view;
+    let gpr = w.groups_per_row();
+    let mut scales = vec![0f32; gpr];
+    let mut mins = vec![0f32; if w.mins().is_some() { gpr } else { 0 }];
+    let int4 = matches!(w.scheme(), QuantScheme::Q4 { .. });
+    for (i, row_out) in dst.chunks_mut(acts.len()).enumerate() {
+        let row = first + i;
+        w.scales().read_into(row * gpr, &mut scales);
+        if let Some(m) = w.mins() {
+            m.read_into(row * gpr, &mut mins);
+        }
+        let kernel = RowKernel {
+            words: &w.q()[row * w.words_per_row()..(row + 1) * w.words_per_row()],
+            scales: &scales,
+            mins: w.mins().map(|_| &mins[..]),
+            group: w.group(),
+        };
+        for (o, a) in row_out.iter_mut().zip(acts) {
+            *o = if int4 {
+                portable::dot_q4(&kernel, a)
+            } else {
+                portable::dot_q8(&kernel, a)
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
