@@ -65,6 +65,50 @@ pub fn for_each_chunk<T: Send>(
     let _ = tasks;
 }
 
+/// Calls `f(task)` for every `task < tasks`, in parallel where threads exist.
+pub fn for_each_task(tasks: usize, f: impl Fn(usize) + Sync + Send) {
+    #[cfg(not(target_arch = "wasm32"))]
+    if tasks > 1 && threads() > 1 {
+        pool::run(tasks, &f);
+        return;
+    }
+    (0..tasks).for_each(f);
+}
+
+/// A slice that tasks write into at disjoint indices, shared across threads.
+///
+/// The tasks themselves must guarantee that no index is written by two of them (e.g. each
+/// task owns a set of rows of a row-major output); reads and writes go through raw pointers.
+pub struct SharedOut<'a, T> {
+    ptr: SendPtr<T>,
+    len: usize,
+    _borrow: std::marker::PhantomData<&'a mut [T]>,
+}
+
+impl<'a, T: Send> SharedOut<'a, T> {
+    /// Shares `out` for disjoint writes until the returned value is dropped.
+    pub fn new(out: &'a mut [T]) -> Self {
+        Self {
+            ptr: SendPtr(out.as_mut_ptr()),
+            len: out.len(),
+            _borrow: std::marker::PhantomData,
+        }
+    }
+
+    /// Writes `value` at `index`.
+    ///
+    /// # Safety
+    /// No other task may access `index` while the parallel loop runs.
+    pub unsafe fn write(&self, index: usize, value: T) {
+        assert!(index < self.len, "index {index} out of {}", self.len);
+        // SAFETY: in bounds (asserted); exclusive per the caller's contract.
+        unsafe { self.ptr.get().add(index).write(value) };
+    }
+}
+
+// SAFETY: only disjoint indices are written from different threads (the `write` contract).
+unsafe impl<T: Send> Sync for SharedOut<'_, T> {}
+
 /// A raw pointer that may cross threads; only used for the disjoint chunks above.
 struct SendPtr<T>(*mut T);
 

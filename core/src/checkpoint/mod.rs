@@ -31,6 +31,7 @@ use crate::tokenizer::Tokenizer;
 use crate::weights::ModelWeights;
 
 /// A model ready to be placed on a device: configuration, weights, tokenizer and chat template.
+#[derive(Debug)]
 pub struct Checkpoint {
     /// Validated hyper-parameters.
     pub config: ModelConfig,

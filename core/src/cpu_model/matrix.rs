@@ -105,9 +105,13 @@ impl Matrix {
             Matrix::Dense(d) => dense_matmul(d, x, tokens, out),
             Matrix::Packed(p) => {
                 acts.resize_with(tokens, ActivationQ8::default);
-                for (a, row) in acts.iter_mut().zip(x.chunks_exact(p.cols())) {
-                    a.requantize(row);
-                }
+                let cols = p.cols();
+                crate::parallel::for_each_chunk(&mut acts[..tokens], 8, |c, chunk| {
+                    for (i, a) in chunk.iter_mut().enumerate() {
+                        let t = c * 8 + i;
+                        a.requantize(&x[t * cols..(t + 1) * cols]);
+                    }
+                });
                 packed_matmul(p, &acts[..tokens], out);
             }
         }

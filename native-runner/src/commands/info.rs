@@ -23,6 +23,9 @@ pub struct InfoArgs {
 /// Prints architecture, parameter count, tensor types, context length and tokenizer summary.
 pub fn run(args: InfoArgs) -> anyhow::Result<()> {
     let path = model_path::resolve(args.model)?;
+    if path.is_dir() {
+        return export_info(&path, args.json);
+    }
     let file = GgufFile::open(&path).with_context(|| format!("reading {}", path.display()))?;
     let config = config_from_gguf(&file)?;
     let tokenizer = Tokenizer::from_gguf(&file)?;
@@ -110,6 +113,77 @@ pub fn run(args: InfoArgs) -> anyhow::Result<()> {
         } else {
             "none"
         }
+    );
+    Ok(())
+}
+
+/// Summarizes an export folder from its manifest.
+fn export_info(dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    use lmfast_core::format::export::{manifest::TensorStorage, read_manifest};
+    let m = read_manifest(dir).with_context(|| format!("reading {}", dir.display()))?;
+    let bytes: u64 = m.shards.iter().map(|s| s.bytes).sum();
+    let mut kinds: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+    for t in &m.tensors {
+        let kind = match &t.storage {
+            TensorStorage::F32 => "f32".to_owned(),
+            TensorStorage::F16 => "f16".to_owned(),
+            TensorStorage::Packed { scheme } => scheme.to_string(),
+        };
+        let e = kinds.entry(kind).or_default();
+        e.0 += 1;
+        e.1 += t.shape.iter().product::<usize>() as u64;
+    }
+    let weights: u64 = kinds.values().map(|k| k.1).sum();
+    let bpw = bytes as f64 * 8.0 / weights.max(1) as f64;
+    if json {
+        let value = serde_json::json!({
+            "path": dir.display().to_string(),
+            "format": format!("lmfast export v{}", m.version),
+            "name": m.name,
+            "quant": m.quant,
+            "shard_bytes": bytes,
+            "shards": m.shards.len(),
+            "bits_per_weight": bpw,
+            "config": m.config,
+            "parameters": m.config.parameter_count(),
+            "tensor_types": kinds.iter().map(|(k, (n, e))| serde_json::json!({"type": k, "tensors": n, "elements": e})).collect::<Vec<_>>(),
+            "chat_template": m.chat_template.is_some(),
+            "source": m.source,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    let c = &m.config;
+    println!("folder        {}", dir.display());
+    println!(
+        "format        lmfast export v{} ({}, {} shards, {:.1} MiB, {bpw:.2} bits per weight)",
+        m.version,
+        m.quant,
+        m.shards.len(),
+        bytes as f64 / (1024.0 * 1024.0)
+    );
+    if let Some(name) = &m.name {
+        println!("name          {name}");
+    }
+    println!("source        {} ({})", m.source.path, m.source.format);
+    println!(
+        "architecture  {}, {} layers, hidden {}, MLP {}, {} heads / {} kv heads of {}, vocab {}",
+        c.architecture.name(),
+        c.num_layers,
+        c.hidden_size,
+        c.intermediate_size,
+        c.num_heads,
+        c.num_kv_heads,
+        c.head_dim,
+        c.vocab_size
+    );
+    println!("context       {} tokens", c.max_position_embeddings);
+    for (kind, (count, elements)) in &kinds {
+        println!("  {kind:<12} {count:>4} tensors, {elements:>11} weights");
+    }
+    println!(
+        "chat template {}",
+        m.chat_template.as_ref().map_or("none", |t| t.file.as_str())
     );
     Ok(())
 }

@@ -1,1 +1,273 @@
+use super::*;
+use crate::checkpoint::{Checkpoint, CheckpointSource};
+use crate::config::{Architecture, ModelConfig};
+use crate::cpu_model::CpuModel;
+use crate::quant::{quantize_model_weights, QuantScheme};
+use crate::tokenizer::{Tokenizer, TokenizerSpecials};
+use crate::weights::ModelWeights;
+use std::path::{Path, PathBuf};
 
+fn config(architecture: Architecture) -> ModelConfig {
+    ModelConfig {
+        architecture,
+        vocab_size: 200,
+        hidden_size: 64,
+        intermediate_size: 96,
+        num_layers: 2,
+        num_heads: 4,
+        num_kv_heads: 2,
+        head_dim: 16,
+        rms_norm_eps: 1e-5,
+        rope_theta: 10_000.0,
+        rope_scaling: None,
+        max_position_embeddings: 64,
+        tie_word_embeddings: architecture == Architecture::Llama,
+        attention_bias: architecture == Architecture::Qwen2,
+    }
+}
+
+fn tokenizer(vocab: usize) -> Tokenizer {
+    let words: std::collections::HashMap<String, u32> =
+        (0..vocab as u32).map(|i| (format!("w{i}"), i)).collect();
+    let model = tokenizers::models::wordlevel::WordLevel::builder()
+        .vocab(words.into_iter().collect())
+        .unk_token("w0".into())
+        .build()
+        .unwrap();
+    let inner = tokenizers::Tokenizer::new(model);
+    Tokenizer::new(
+        inner,
+        TokenizerSpecials {
+            bos_id: Some(1),
+            eos_ids: vec![2],
+            add_bos: false,
+            add_eos: false,
+        },
+    )
+}
+
+fn checkpoint(architecture: Architecture) -> Checkpoint {
+    let config = config(architecture);
+    Checkpoint {
+        weights: ModelWeights::random(&config, 7),
+        tokenizer: tokenizer(config.vocab_size),
+        chat_template: Some(
+            crate::chat_template::ChatTemplate::new(
+                "{% for m in messages %}{{ m.content }}{% endfor %}",
+                Some("w1".into()),
+                Some("w2".into()),
+            )
+            .unwrap(),
+        ),
+        source: CheckpointSource {
+            path: "memory".into(),
+            format: "random".into(),
+            ..CheckpointSource::default()
+        },
+        config,
+    }
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("lmfast-export-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn options(quant: &str, shard_size: u64) -> ExportOptions {
+    ExportOptions {
+        quant: QuantScheme::parse(quant).unwrap(),
+        embedding: None,
+        shard_size,
+        force: false,
+    }
+}
+
+fn logits(cp: Checkpoint, tokens: &[u32]) -> Vec<f32> {
+    let model = CpuModel::new(&cp.config, cp.weights).unwrap();
+    let mut cache = model.new_cache(16).unwrap();
+    model.forward_all(tokens, &mut cache).unwrap()
+}
+
+#[test]
+fn packed_export_loads_back_to_identical_logits_across_many_shards() {
+    let tmp = TempDir::new("roundtrip");
+    for arch in [Architecture::Llama, Architecture::Qwen2] {
+        for quant in ["q4g32", "q4g64-asym", "q8g32", "f32", "f16"] {
+            let out = tmp.0.join(format!("{arch:?}-{quant}"));
+            // 4 KiB shards force tensors to be split across shards.
+            let summary =
+                write_export(checkpoint(arch), &out, &options(quant, 4096), &mut |_| {}).unwrap();
+            assert!(summary.shards > 3, "{quant}: {} shards", summary.shards);
+            let manifest = read_manifest(&out).unwrap();
+            assert!(manifest.shards.iter().all(|s| s.bytes <= 4096));
+            let split = manifest
+                .tensors
+                .iter()
+                .flat_map(|t| &t.arrays)
+                .any(|a| a.pieces.len() > 1);
+            assert!(split, "{quant}: some array should span shards");
+            verify_export(&out).unwrap();
+
+            let mut expected = checkpoint(arch);
+            let scheme = QuantScheme::parse(quant).unwrap();
+            quantize_model_weights(&mut expected.weights, scheme, None, |_, _, _| {}).unwrap();
+            if quant == "f16" {
+                // The export rounds dense matrices to f16; compare against that rounding.
+                let names: Vec<String> = expected
+                    .weights
+                    .names()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                for name in names {
+                    let t = expected.weights.get(&name).unwrap().clone();
+                    if t.shape.len() == 2 && !name.contains("norm") {
+                        let data = t
+                            .data
+                            .iter()
+                            .map(|v| half::f16::from_f32(*v).to_f32())
+                            .collect();
+                        expected.weights.insert(
+                            name.clone(),
+                            crate::weights::HostTensor::new(&name, t.shape, data).unwrap(),
+                        );
+                    }
+                }
+            }
+            let loaded = load_export(&out).unwrap();
+            assert_eq!(loaded.config, expected.config);
+            let tokens = [3, 9, 27, 1, 39];
+            assert_eq!(
+                logits(loaded, &tokens),
+                logits(expected, &tokens),
+                "{arch:?} {quant}"
+            );
+        }
+    }
+}
+
+#[test]
+fn verify_names_a_corrupted_shard() {
+    let tmp = TempDir::new("corrupt");
+    let out = tmp.0.join("m");
+    write_export(
+        checkpoint(Architecture::Llama),
+        &out,
+        &options("q4g32", 8192),
+        &mut |_| {},
+    )
+    .unwrap();
+    let shard = out.join("shard-00001.bin");
+    let mut bytes = std::fs::read(&shard).unwrap();
+    bytes[100] ^= 0x40;
+    std::fs::write(&shard, bytes).unwrap();
+    let err = verify_export(&out).unwrap_err().to_string();
+    assert!(
+        err.contains("shard-00001.bin") && err.contains("sha256"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_truncated_shard_or_bad_manifest_is_reported_before_loading() {
+    let tmp = TempDir::new("bad");
+    let out = tmp.0.join("m");
+    write_export(
+        checkpoint(Architecture::Llama),
+        &out,
+        &options("q4g32", 8192),
+        &mut |_| {},
+    )
+    .unwrap();
+    let manifest_path = out.join(MANIFEST_FILE);
+    let original = std::fs::read_to_string(&manifest_path).unwrap();
+
+    let mut m: Manifest = serde_json::from_str(&original).unwrap();
+    m.tensors[0].arrays[0].pieces[0].offset = 1 << 40;
+    std::fs::write(&manifest_path, serde_json::to_string(&m).unwrap()).unwrap();
+    let err = load_export(&out).unwrap_err().to_string();
+    assert!(
+        err.contains(&m.tensors[0].name) && err.contains("past the end"),
+        "{err}"
+    );
+
+    let mut m: Manifest = serde_json::from_str(&original).unwrap();
+    m.version = 99;
+    std::fs::write(&manifest_path, serde_json::to_string(&m).unwrap()).unwrap();
+    let err = load_export(&out).unwrap_err().to_string();
+    assert!(err.contains("version 99"), "{err}");
+
+    let mut m: Manifest = serde_json::from_str(&original).unwrap();
+    m.shards[0].file = "../../etc/passwd".into();
+    std::fs::write(&manifest_path, serde_json::to_string(&m).unwrap()).unwrap();
+    let err = load_export(&out).unwrap_err().to_string();
+    assert!(err.contains("not a plain file name"), "{err}");
+
+    std::fs::write(&manifest_path, &original).unwrap();
+    let shard = out.join("shard-00000.bin");
+    let bytes = std::fs::read(&shard).unwrap();
+    std::fs::write(&shard, &bytes[..bytes.len() - 1]).unwrap();
+    let err = load_export(&out).unwrap_err().to_string();
+    assert!(
+        err.contains("shard-00000.bin") && err.contains("bytes"),
+        "{err}"
+    );
+}
+
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("partial") || n.contains(".old"))
+        .collect()
+}
+
+#[test]
+fn a_failed_export_leaves_nothing_and_an_existing_folder_is_kept() {
+    let tmp = TempDir::new("atomic");
+    let out = tmp.0.join("m");
+    // A matrix whose width is not a multiple of 32 cannot be packed: the export fails.
+    let mut cp = checkpoint(Architecture::Llama);
+    cp.config.hidden_size = 48;
+    cp.config.head_dim = 12;
+    cp.weights = ModelWeights::random(&cp.config, 1);
+    let err = write_export(cp, &out, &options("q4g32", 1 << 20), &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("multiple of 32"), "{err}");
+    assert!(!out.exists());
+    assert!(leftovers(&tmp.0).is_empty(), "{:?}", leftovers(&tmp.0));
+
+    write_export(
+        checkpoint(Architecture::Llama),
+        &out,
+        &options("q8g32", 1 << 20),
+        &mut |_| {},
+    )
+    .unwrap();
+    let err = write_export(
+        checkpoint(Architecture::Llama),
+        &out,
+        &options("q4g32", 1 << 20),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert_eq!(read_manifest(&out).unwrap().quant, "q8g32");
+
+    let mut force = options("q4g32", 1 << 20);
+    force.force = true;
+    write_export(checkpoint(Architecture::Llama), &out, &force, &mut |_| {}).unwrap();
+    assert_eq!(read_manifest(&out).unwrap().quant, "q4g32");
+    assert!(leftovers(&tmp.0).is_empty(), "{:?}", leftovers(&tmp.0));
+}

@@ -37,7 +37,9 @@ impl ActivationQ8 {
             let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
             let mut sum = 0i32;
             for (o, &v) in dst.iter_mut().zip(src) {
-                let q = (v * inv).round() as i8;
+                // Round half away from zero without a libm call (`as` truncates).
+                let scaled = v * inv;
+                let q = (scaled + 0.5f32.copysign(scaled)) as i8;
                 *o = q;
                 sum += i32::from(q);
             }

@@ -90,20 +90,28 @@ pub fn packed_matmul(w: &PackedMatrix, acts: &[ActivationQ8], out: &mut [f32]) {
     };
     let tokens = acts.len();
     let chunk_rows = chunk_rows(rows, tokens);
-    let run = |chunk: usize, dst: &mut [f32]| row_chunk(w, &view, chunk * chunk_rows, acts, dst);
     if tokens == 1 {
         // One token: results are already in output order.
-        parallel::for_each_chunk(out, chunk_rows, run);
+        parallel::for_each_chunk(out, chunk_rows, |chunk, dst| {
+            row_chunk(w, &view, chunk * chunk_rows, acts, dst)
+        });
         return;
     }
-    // Each thread writes a contiguous `[row][token]` range; transpose afterwards.
-    let mut by_row = vec![0f32; rows * tokens];
-    parallel::for_each_chunk(&mut by_row, chunk_rows * tokens, run);
-    for (r, values) in by_row.chunks_exact(tokens).enumerate() {
-        for (t, &v) in values.iter().enumerate() {
-            out[t * rows + r] = v;
+    // Many tokens: each task computes a block of rows into a small `[row][token]` buffer
+    // and scatters it into the token-major output (rows are disjoint between tasks).
+    let shared = parallel::SharedOut::new(out);
+    parallel::for_each_task(rows.div_ceil(chunk_rows), |chunk| {
+        let first = chunk * chunk_rows;
+        let n = chunk_rows.min(rows - first);
+        let mut local = vec![0f32; n * tokens];
+        row_chunk(w, &view, first, acts, &mut local);
+        for (i, values) in local.chunks_exact(tokens).enumerate() {
+            for (t, &v) in values.iter().enumerate() {
+                // SAFETY: row first + i belongs to this task only.
+                unsafe { shared.write(t * rows + first + i, v) };
+            }
         }
-    }
+    });
 }
 
 fn chunk_rows(rows: usize, tokens: usize) -> usize {
