@@ -163,7 +163,7 @@ fn missing_metadata_key_names_the_key() {
 #[test]
 fn a_missing_file_names_its_path() {
     let path = std::path::Path::new("/nonexistent/model.gguf");
-    let err = load_gguf(path).err().expect("missing file").to_string();
+    let err = load_gguf(path).expect_err("missing file").to_string();
     assert!(err.contains("/nonexistent/model.gguf"), "{err}");
 }
 
