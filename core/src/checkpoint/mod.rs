@@ -4,22 +4,27 @@
 //! tokenizer and the chat template. Each source format has a file of its own here.
 
 mod gguf;
+mod hf;
 
 pub use gguf::{config_from_gguf, load_gguf, weights_from_gguf};
+pub use hf::{config_from_hf, is_hf_folder, load_hf};
 
 use crate::error::{Error, Result};
 use std::path::Path;
 
-/// Opens any supported checkpoint: an lmfast export folder (with `manifest.json`) or a
-/// GGUF file.
+/// Opens any supported checkpoint: an lmfast export folder (with `manifest.json`), a
+/// Hugging Face folder (with `config.json`) or a GGUF file.
 pub fn load(path: &Path) -> Result<Checkpoint> {
     if path.is_dir() {
         if path.join(crate::format::export::MANIFEST_FILE).is_file() {
             return crate::format::export::load_export(path);
         }
+        if is_hf_folder(path) {
+            return load_hf(path);
+        }
         return Err(Error::format(
             path.display().to_string(),
-            "a folder without manifest.json is not an lmfast export",
+            "a folder needs manifest.json (lmfast export) or config.json (Hugging Face)",
         ));
     }
     load_gguf(path)
