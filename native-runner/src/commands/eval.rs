@@ -60,8 +60,10 @@ fn perplexity(args: PerplexityArgs) -> anyhow::Result<()> {
     args.run.init_threads()?;
     anyhow::ensure!(args.ctx >= 16, "--ctx must be at least 16");
     let path = model_path::resolve(args.model)?;
+    // Files from old corpora often have CRLF line ends; score the text, not the line ends.
     let text = std::fs::read_to_string(&args.text)
-        .with_context(|| format!("reading {}", args.text.display()))?;
+        .with_context(|| format!("reading {}", args.text.display()))?
+        .replace("\r\n", "\n");
     let mut checkpoint = load_checkpoint(&path)?;
     let mut bits = None;
     if let Some(q) = &args.quant {

@@ -11,6 +11,8 @@ mod activation;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 pub(crate) mod dense;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 mod portable;
 
 pub use activation::ActivationQ8;
@@ -26,6 +28,8 @@ pub fn kernel_isa() -> &'static str {
     if avx2::available() {
         return "avx2+fma+f16c";
     }
+    #[cfg(target_arch = "aarch64")]
+    return "neon";
     #[cfg(target_arch = "wasm32")]
     return "wasm32 portable";
     #[allow(unreachable_code)]
@@ -42,6 +46,7 @@ pub(crate) struct RowKernel<'a> {
 
 /// Group scales (or minimums) as stored.
 #[derive(Clone, Copy)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) enum ScaleView<'a> {
     F16(&'a [u16]),
     F32(&'a [f32]),
@@ -59,6 +64,7 @@ impl<'a> ScaleView<'a> {
 }
 
 /// A packed matrix as the SIMD kernels read it.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) struct MatrixView<'a> {
     pub(crate) q: &'a [u32],
     pub(crate) scales: ScaleView<'a>,
@@ -152,11 +158,22 @@ fn row_chunk(
             group: w.group(),
         };
         for (o, a) in row_out.iter_mut().zip(acts) {
-            *o = if int4 {
-                portable::dot_q4(&kernel, a)
-            } else {
-                portable::dot_q8(&kernel, a)
-            };
+            #[cfg(target_arch = "aarch64")]
+            {
+                *o = if int4 {
+                    neon::dot_q4(&kernel, a)
+                } else {
+                    neon::dot_q8(&kernel, a)
+                };
+            }
+            #[cfg(not(target_arch = "aarch64"))]
+            {
+                *o = if int4 {
+                    portable::dot_q4(&kernel, a)
+                } else {
+                    portable::dot_q8(&kernel, a)
+                };
+            }
         }
     }
 }
