@@ -189,3 +189,175 @@ fn tokenizer_json_is_written_and_encodes_the_same() {
     assert_eq!(written["pre_tokenizer"]["type"], "Sequence");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A scratch folder removed at the end of the test.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("lmfast-cli-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch folder");
+        Self(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn json_of(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "lmfast failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+#[test]
+fn export_verify_and_run_the_int4_folder() {
+    let Some(model) = default_model() else { return };
+    let scratch = Scratch::new("export");
+    let dir = scratch.0.join("q4");
+    let dir_s = dir.to_str().unwrap();
+    let out = lmfast(&[
+        "export",
+        model.to_str().unwrap(),
+        "--out",
+        dir_s,
+        "--quant",
+        "q4g32",
+        "--shard-size",
+        "16MiB",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shards = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("shard-")
+        })
+        .count();
+    assert!(
+        shards >= 5,
+        "80 MB in 16 MiB shards should need at least 5, got {shards}"
+    );
+
+    let out = lmfast(&["verify", dir_s]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let info = json_of(&lmfast(&["info", dir_s, "--json"]));
+    assert_eq!(info["quant"], "q4g32");
+    let bpw = info["bits_per_weight"].as_f64().unwrap();
+    assert!((4.9..5.1).contains(&bpw), "bits per weight {bpw}");
+
+    let gen = json_of(&lmfast(&[
+        "generate",
+        "--model",
+        dir_s,
+        "--prompt",
+        "The capital of France is",
+        "--max-tokens",
+        "8",
+        "--temperature",
+        "0",
+        "--json",
+    ]));
+    let text = gen["text"].as_str().unwrap();
+    assert!(text.contains("Paris"), "int4 answer: {text:?}");
+
+    let bench = json_of(&lmfast(&[
+        "bench",
+        dir_s,
+        "--runs",
+        "1",
+        "--prompt-tokens",
+        "16",
+        "--gen-tokens",
+        "8",
+        "--json",
+    ]));
+    assert_eq!(bench["prompt_tokens"], 16);
+    assert_eq!(bench["tokens"].as_array().unwrap().len(), 8);
+    for key in [
+        "load_s",
+        "ttft_s",
+        "prefill_tok_s",
+        "decode_tok_s",
+        "peak_rss_mib",
+    ] {
+        assert!(bench[key].as_f64().unwrap() > 0.0, "{key}: {}", bench[key]);
+    }
+    // The packed model stays packed: far below the ~600 MB an f32 copy would take.
+    assert!(
+        bench["peak_rss_mib"].as_f64().unwrap() < 250.0,
+        "{}",
+        bench["peak_rss_mib"]
+    );
+
+    // A second export to the same folder is refused, and the folder is intact.
+    let out = lmfast(&[
+        "export",
+        model.to_str().unwrap(),
+        "--out",
+        dir_s,
+        "--quant",
+        "q8g32",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = lmfast(&["verify", dir_s]);
+    assert!(out.status.success());
+}
+
+#[test]
+fn perplexity_of_english_is_low_and_of_noise_is_high() {
+    let Some(model) = default_model() else { return };
+    let scratch = Scratch::new("ppl");
+    let english = scratch.0.join("english.txt");
+    let paragraph = "The Library of Congress holds millions of books, recordings, photographs, maps and manuscripts. \
+        Scholars from around the world visit its reading rooms to study the collections, and many of its \
+        materials are now available online, so that students and teachers can use them in their own classrooms. ";
+    std::fs::write(&english, paragraph.repeat(8)).unwrap();
+    let noise = scratch.0.join("noise.txt");
+    let words: Vec<String> = (0..400u32)
+        .map(|i| format!("{:x}q{}", i.wrapping_mul(2654435761) % 99991, i % 7))
+        .collect();
+    std::fs::write(&noise, words.join(" ")).unwrap();
+    let ppl = |file: &std::path::Path| {
+        let v = json_of(&lmfast(&[
+            "eval",
+            "perplexity",
+            model.to_str().unwrap(),
+            "--text",
+            file.to_str().unwrap(),
+            "--ctx",
+            "128",
+            "--max-chunks",
+            "2",
+            "--json",
+        ]));
+        v["perplexity"].as_f64().unwrap()
+    };
+    let (good, bad) = (ppl(&english), ppl(&noise));
+    // The repeated English paragraph is nearly memorized in the second half of each window.
+    assert!(good < 5.0, "English perplexity {good}");
+    assert!(
+        bad > 20.0 * good,
+        "noise perplexity {bad} vs English {good}"
+    );
+}

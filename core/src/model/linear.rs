@@ -1,46 +1,71 @@
-//! The one linear (fully connected) layer type every projection of the model goes through.
+//! The one linear (fully connected) layer type every projection of the burn model goes
+//! through: dense weights as a burn tensor, or packed int4/int8 weights multiplied by our own
+//! kernel for the device.
 //!
-//! Keeping every matrix behind this type is what lets packed int4 weights and our own kernels
-//! replace the dense f32 matmul later without a second model definition.
+//! Dispatch on the device: on the CPU (burn's flex device) packed weights stay packed and our
+//! CPU kernel does the product; on other devices they are dequantized to a dense tensor until
+//! the WebGPU int4 kernel (the browser engine) takes that branch over.
 
 use crate::error::Result;
-use crate::weights::{HostTensor, ModelWeights};
+use crate::quant::kernels::{packed_matmul, ActivationQ8};
+use crate::quant::PackedMatrix;
+use crate::weights::{HostTensor, ModelWeights, WeightMatrix};
 use burn::tensor::{Device, Tensor, TensorData};
+use std::sync::Arc;
 
-/// `y = x · Wᵀ (+ b)` with the weight stored transposed (`[in, out]`) for a row-major matmul.
+/// How the layer's weight is held.
+#[derive(Debug, Clone)]
+enum Weight {
+    /// Dense, stored transposed (`[in, out]`) for a row-major matmul.
+    Dense(Tensor<2>),
+    /// Packed, multiplied on the host by our CPU kernel.
+    Packed(Arc<PackedMatrix>),
+}
+
+/// `y = x · Wᵀ (+ b)`.
 #[derive(Debug, Clone)]
 pub struct Linear {
-    weight_t: Tensor<2>,
+    weight: Weight,
     bias: Option<Tensor<2>>,
     in_features: usize,
     out_features: usize,
+    device: Device,
 }
 
 impl Linear {
     /// Builds the layer from an `[out, in]` weight (and optional `[out]` bias) on `device`.
     pub fn from_host(weight: HostTensor, bias: Option<HostTensor>, device: &Device) -> Self {
-        let (out_features, in_features) = (weight.shape[0], weight.shape[1]);
-        let mut transposed = vec![0.0f32; weight.data.len()];
-        for (row, values) in weight.data.chunks_exact(in_features).enumerate() {
-            for (col, &v) in values.iter().enumerate() {
-                transposed[col * out_features + row] = v;
+        Self::from_matrix(WeightMatrix::Dense(weight), bias, device)
+    }
+
+    /// Builds the layer from a dense or packed `[out, in]` weight on `device`.
+    pub fn from_matrix(weight: WeightMatrix, bias: Option<HostTensor>, device: &Device) -> Self {
+        let [out_features, in_features] = weight.shape();
+        let weight = match weight {
+            WeightMatrix::Packed(p) if *device == Device::flex() => Weight::Packed(Arc::new(p)),
+            WeightMatrix::Packed(p) => Weight::Dense(transposed(
+                &p.dequantize(),
+                out_features,
+                in_features,
+                device,
+            )),
+            WeightMatrix::Dense(t) => {
+                Weight::Dense(transposed(&t.data, out_features, in_features, device))
             }
-        }
-        let weight_t = Tensor::from_data(
-            TensorData::new(transposed, [in_features, out_features]),
-            device,
-        );
+        };
         let bias =
             bias.map(|b| Tensor::from_data(TensorData::new(b.data, [1, out_features]), device));
         Self {
-            weight_t,
+            weight,
             bias,
             in_features,
             out_features,
+            device: device.clone(),
         }
     }
 
-    /// Takes `{name}.weight` (`[out, in]`) and, when `with_bias`, `{name}.bias` from `weights`.
+    /// Takes `{name}.weight` (`[out, in]`, dense or packed) and, when `with_bias`,
+    /// `{name}.bias` from `weights`.
     pub fn take(
         weights: &mut ModelWeights,
         name: &str,
@@ -49,22 +74,44 @@ impl Linear {
         with_bias: bool,
         device: &Device,
     ) -> Result<Self> {
-        let weight = weights.take(&format!("{name}.weight"), &[out_features, in_features])?;
+        let weight = weights.take_matrix(&format!("{name}.weight"), [out_features, in_features])?;
         let bias = if with_bias {
             Some(weights.take(&format!("{name}.bias"), &[out_features])?)
         } else {
             None
         };
-        Ok(Self::from_host(weight, bias, device))
+        Ok(Self::from_matrix(weight, bias, device))
     }
 
     /// Applies the layer to `x` of shape `[rows, in]`, giving `[rows, out]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let y = x.matmul(self.weight_t.clone());
+        let y = match &self.weight {
+            Weight::Dense(w) => x.matmul(w.clone()),
+            Weight::Packed(p) => self.packed_forward(p, x),
+        };
         match &self.bias {
             Some(bias) => y + bias.clone(),
             None => y,
         }
+    }
+
+    fn packed_forward(&self, p: &PackedMatrix, x: Tensor<2>) -> Tensor<2> {
+        let rows = x.dims()[0];
+        // On the CPU device reading back is a copy of `rows × in` floats, small next to the
+        // weights the kernel streams.
+        let input: Vec<f32> = x
+            .try_to_vec_as::<f32>()
+            .expect("a flex (CPU) tensor can always be read back");
+        let acts: Vec<ActivationQ8> = input
+            .chunks_exact(self.in_features)
+            .map(ActivationQ8::quantize)
+            .collect();
+        let mut out = vec![0f32; rows * self.out_features];
+        packed_matmul(p, &acts, &mut out);
+        Tensor::from_data(
+            TensorData::new(out, [rows, self.out_features]),
+            &self.device,
+        )
     }
 
     /// Input width.
@@ -76,4 +123,14 @@ impl Linear {
     pub fn out_features(&self) -> usize {
         self.out_features
     }
+}
+
+fn transposed(data: &[f32], rows: usize, cols: usize, device: &Device) -> Tensor<2> {
+    let mut t = vec![0.0f32; data.len()];
+    for (row, values) in data.chunks_exact(cols).enumerate() {
+        for (col, &v) in values.iter().enumerate() {
+            t[col * rows + row] = v;
+        }
+    }
+    Tensor::from_data(TensorData::new(t, [cols, rows]), device)
 }

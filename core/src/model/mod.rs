@@ -38,13 +38,18 @@ impl LlamaModel {
     pub fn new(config: &ModelConfig, mut weights: ModelWeights, device: &Device) -> Result<Self> {
         config.validate()?;
         let (vocab, hidden) = (config.vocab_size, config.hidden_size);
-        let embedding = weights.take(names::TOKEN_EMBD, &[vocab, hidden])?;
+        let embedding = weights.take_matrix(names::TOKEN_EMBD, [vocab, hidden])?;
+        let embedding_values = match &embedding {
+            crate::weights::WeightMatrix::Dense(t) => t.data.clone(),
+            crate::weights::WeightMatrix::Packed(p) => p.dequantize(),
+        };
         let head = if config.tie_word_embeddings {
-            Linear::from_host(embedding.clone(), None, device)
+            Linear::from_matrix(embedding, None, device)
         } else {
             Linear::take(&mut weights, "output", vocab, hidden, false, device)?
         };
-        let embedding = Tensor::from_data(TensorData::new(embedding.data, [vocab, hidden]), device);
+        let embedding =
+            Tensor::from_data(TensorData::new(embedding_values, [vocab, hidden]), device);
         let blocks = (0..config.num_layers)
             .map(|layer| DecoderBlock::take(config, layer, &mut weights, device))
             .collect::<Result<Vec<_>>>()?;

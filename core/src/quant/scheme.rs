@@ -63,10 +63,10 @@ pub enum QuantScheme {
 }
 
 impl QuantScheme {
-    /// The default scheme of `lmfast export`.
+    /// The default scheme of `lmfast export`: asymmetric int4 in groups of 32 (`q4g32`).
     pub const DEFAULT: QuantScheme = QuantScheme::Q4 {
         group: 32,
-        asymmetric: false,
+        asymmetric: true,
         scale: ScaleType::F16,
         rule: ScaleRule::Search,
     };
@@ -76,10 +76,11 @@ impl QuantScheme {
         "q4g32",
         "q4g64",
         "q4g128",
-        "q4g32-asym",
-        "q4g64-asym",
-        "q4g128-asym",
+        "q4g32-sym",
+        "q4g64-sym",
+        "q4g128-sym",
         "q4g32-f32",
+        "q4g32-sym-f32",
         "q4_0",
         "q8g32",
         "q8g64",
@@ -87,8 +88,14 @@ impl QuantScheme {
         "f32",
     ];
 
-    /// Parses a scheme name such as `q4g32`, `q4g64-asym`, `q4g32-f32` (f32 scales), `q4_0`
-    /// (llama.cpp's Q4_0 rule in our layout), `q8g32`, `f16` or `f32`.
+    /// Parses a scheme name: `q4g32`, `q4g64`, `q4g128` (asymmetric int4: scale and minimum
+    /// per group; `-asym` may be spelled out), `q4g32-sym` (symmetric, scale only), a `-f32`
+    /// suffix for f32 scales, `q4_0` (llama.cpp's Q4_0 rule in our layout), `q8g32`, `q8g64`,
+    /// `f16` or `f32`.
+    ///
+    /// int4 is asymmetric unless asked otherwise because re-quantizing already-quantized
+    /// asymmetric checkpoints (Q4_1 GGUFs) symmetrically loses far more quality; see
+    /// BENCHMARKS.md for the measurements.
     pub fn parse(name: &str) -> Result<Self> {
         let bad = || {
             Error::config(
@@ -125,10 +132,11 @@ impl QuantScheme {
             .and_then(|g| g.parse().ok())
             .filter(|g| [32, 64, 128].contains(g))
             .ok_or_else(bad)?;
-        let (mut asymmetric, mut scale) = (false, ScaleType::F16);
+        let (mut asymmetric, mut scale) = (bits == 4, ScaleType::F16);
         for part in parts {
             match part {
                 "asym" if bits == 4 => asymmetric = true,
+                "sym" if bits == 4 => asymmetric = false,
                 "f32" => scale = ScaleType::F32,
                 _ => return Err(bad()),
             }
@@ -186,8 +194,8 @@ impl fmt::Display for QuantScheme {
                 ..
             } => {
                 write!(f, "q4g{group}")?;
-                if asymmetric {
-                    write!(f, "-asym")?;
+                if !asymmetric {
+                    write!(f, "-sym")?;
                 }
                 if scale == ScaleType::F32 {
                     write!(f, "-f32")?;
@@ -221,16 +229,16 @@ mod tests {
 
     #[test]
     fn bits_per_weight_counts_scales_and_minimums() {
-        assert_eq!(QuantScheme::parse("q4g32").unwrap().bits_per_weight(), 4.5);
+        let bits = |name: &str| QuantScheme::parse(name).unwrap().bits_per_weight();
+        assert_eq!(bits("q4g32-sym"), 4.5);
+        assert_eq!(bits("q4g32"), 5.0);
+        assert_eq!(bits("q4_0"), 4.5);
+        assert_eq!(bits("q4g128-sym"), 4.125);
+        assert_eq!(bits("q8g32"), 8.5);
         assert_eq!(
-            QuantScheme::parse("q4g32-asym").unwrap().bits_per_weight(),
-            5.0
+            QuantScheme::parse("q4g32-asym").unwrap(),
+            QuantScheme::DEFAULT
         );
-        assert_eq!(
-            QuantScheme::parse("q4g128").unwrap().bits_per_weight(),
-            4.125
-        );
-        assert_eq!(QuantScheme::parse("q8g32").unwrap().bits_per_weight(), 8.5);
     }
 
     #[test]
@@ -238,5 +246,6 @@ mod tests {
         let err = QuantScheme::parse("q4g48").unwrap_err().to_string();
         assert!(err.contains("q4g48") && err.contains("q4g32"), "{err}");
         assert!(QuantScheme::parse("q8g32-asym").is_err());
+        assert!(QuantScheme::parse("q8g32-sym").is_err());
     }
 }

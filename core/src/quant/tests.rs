@@ -27,11 +27,14 @@ fn every_scheme_round_trips_within_its_step_size() {
     let w = random_matrix(rows, cols, 1);
     let rms: f32 = (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32).sqrt();
     for (name, bound) in [
+        ("q4g32-sym", 0.12),
+        ("q4g64-sym", 0.14),
+        ("q4g128-sym", 0.19),
         ("q4g32", 0.12),
         ("q4g64", 0.14),
         ("q4g128", 0.19),
-        ("q4g32-asym", 0.12),
         ("q4g32-f32", 0.12),
+        ("q4g32-sym-f32", 0.12),
         ("q4_0", 0.14),
         ("q8g32", 0.01),
     ] {
@@ -58,7 +61,7 @@ fn searched_scales_beat_the_q4_0_rule() {
             PackedMatrix::quantize("w", &w, rows, cols, QuantScheme::parse(name).unwrap()).unwrap();
         rms_error(&w, &p.dequantize())
     };
-    let (search, ggml) = (err("q4g32"), err("q4_0"));
+    let (search, ggml) = (err("q4g32-sym"), err("q4_0"));
     assert!(search < ggml * 0.97, "search {search} vs q4_0 {ggml}");
 }
 

@@ -19,7 +19,8 @@ pub struct ExportArgs {
     /// The folder to write (must not exist unless --force).
     #[arg(long)]
     out: PathBuf,
-    /// Scheme of the block matrices: q4g32 (default), q4g64, q4g128, q4g32-asym, q4g32-f32,
+    /// Scheme of the block matrices: q4g32 (default; int4 with a scale and a minimum per 32),
+    /// q4g64, q4g128, q4g32-sym (scale only), q4g32-f32 (f32 scales),
     /// q4_0, q8g32, q8g64, f16 or f32.
     #[arg(long, default_value = "q4g32")]
     quant: String,

@@ -104,7 +104,7 @@ fn logits(cp: Checkpoint, tokens: &[u32]) -> Vec<f32> {
 fn packed_export_loads_back_to_identical_logits_across_many_shards() {
     let tmp = TempDir::new("roundtrip");
     for arch in [Architecture::Llama, Architecture::Qwen2] {
-        for quant in ["q4g32", "q4g64-asym", "q8g32", "f32", "f16"] {
+        for quant in ["q4g32", "q4g64-sym", "q8g32", "f32", "f16"] {
             let out = tmp.0.join(format!("{arch:?}-{quant}"));
             // 4 KiB shards force tensors to be split across shards.
             let summary =
@@ -215,6 +215,27 @@ fn a_truncated_shard_or_bad_manifest_is_reported_before_loading() {
     let err = load_export(&out).unwrap_err().to_string();
     assert!(err.contains("not a plain file name"), "{err}");
 
+    let mut m: Manifest = serde_json::from_str(&original).unwrap();
+    m.tensors[1].arrays[0].element = "i3".into();
+    std::fs::write(&manifest_path, serde_json::to_string(&m).unwrap()).unwrap();
+    let err = load_export(&out).unwrap_err().to_string();
+    assert!(
+        err.contains(&m.tensors[1].name) && err.contains("unknown element type 'i3'"),
+        "{err}"
+    );
+    let err = verify_export(&out).unwrap_err().to_string();
+    assert!(err.contains("unknown element type 'i3'"), "{err}");
+
+    let unknown_dtype = original.replacen("\"dtype\": \"packed\"", "\"dtype\": \"q3k\"", 1);
+    assert_ne!(unknown_dtype, original);
+    std::fs::write(&manifest_path, unknown_dtype).unwrap();
+    let err = load_export(&out).unwrap_err().to_string();
+    assert!(
+        err.contains("manifest.json") && err.contains("q3k"),
+        "{err}"
+    );
+    assert!(verify_export(&out).is_err());
+
     std::fs::write(&manifest_path, &original).unwrap();
     let shard = out.join("shard-00000.bin");
     let bytes = std::fs::read(&shard).unwrap();
@@ -270,4 +291,33 @@ fn a_failed_export_leaves_nothing_and_an_existing_folder_is_kept() {
     write_export(checkpoint(Architecture::Llama), &out, &force, &mut |_| {}).unwrap();
     assert_eq!(read_manifest(&out).unwrap().quant, "q4g32");
     assert!(leftovers(&tmp.0).is_empty(), "{:?}", leftovers(&tmp.0));
+}
+
+#[test]
+fn the_burn_decoder_runs_packed_weights_through_the_same_kernels() {
+    let tmp = TempDir::new("burn");
+    for arch in [Architecture::Llama, Architecture::Qwen2] {
+        let out = tmp.0.join(format!("{arch:?}"));
+        write_export(
+            checkpoint(arch),
+            &out,
+            &options("q4g32", 1 << 20),
+            &mut |_| {},
+        )
+        .unwrap();
+        let cp = load_export(&out).unwrap();
+        let burn = crate::model::LlamaModel::new(
+            &cp.config,
+            cp.weights.clone(),
+            &burn::tensor::Device::flex(),
+        )
+        .unwrap();
+        let tokens = [3, 9, 27, 1, 39];
+        let mut cache = burn.new_cache(16).unwrap();
+        let from_burn = burn.forward_all(&tokens, &mut cache).unwrap();
+        let from_cpu = logits(cp, &tokens);
+        for (a, b) in from_burn.iter().zip(&from_cpu) {
+            assert!((a - b).abs() < 1e-3, "{arch:?}: burn {a} vs fused cpu {b}");
+        }
+    }
 }

@@ -24,10 +24,11 @@ fn packed_matmul_matches_dequantized_weights_for_every_scheme() {
     let (rows, cols) = (100, 576);
     let w = random(rows * cols, 1, 0.05);
     for name in [
+        "q4g32-sym",
+        "q4g64-sym",
+        "q4g128-sym",
         "q4g32",
-        "q4g64",
         "q4g128",
-        "q4g32-asym",
         "q4g32-f32",
         "q8g32",
         "q8g64",
@@ -59,7 +60,7 @@ fn simd_and_portable_kernels_agree() {
     let w = random(rows * cols, 3, 0.05);
     let x = random(cols, 4, 1.0);
     let a = ActivationQ8::quantize(&x);
-    for name in ["q4g32", "q4g128", "q4g32-asym", "q8g32"] {
+    for name in ["q4g32-sym", "q4g128-sym", "q4g32", "q4g64", "q8g32"] {
         let p =
             PackedMatrix::quantize("w", &w, rows, cols, QuantScheme::parse(name).unwrap()).unwrap();
         let int4 = name.starts_with("q4");
@@ -127,7 +128,7 @@ fn kernel_throughput() {
     let w = random(rows * cols, 9, 0.05);
     let x = random(cols, 10, 1.0);
     let a = ActivationQ8::quantize(&x);
-    for name in ["q4g32", "q4g32-asym", "q8g32"] {
+    for name in ["q4g32-sym", "q4g32", "q8g32"] {
         let p =
             PackedMatrix::quantize("w", &w, rows, cols, QuantScheme::parse(name).unwrap()).unwrap();
         let mut out = vec![0f32; rows];
