@@ -334,8 +334,19 @@ fn perplexity_of_english_is_low_and_of_noise_is_high() {
         materials are now available online, so that students and teachers can use them in their own classrooms. ";
     std::fs::write(&english, paragraph.repeat(8)).unwrap();
     let noise = scratch.0.join("noise.txt");
-    let words: Vec<String> = (0..400u32)
-        .map(|i| format!("{:x}q{}", i.wrapping_mul(2654435761) % 99991, i % 7))
+    // Random lowercase "words" from a fixed xorshift sequence: nothing to predict.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let words: Vec<String> = (0..300)
+        .map(|_| {
+            let len = 3 + (next() % 6) as usize;
+            (0..len).map(|_| (b'a' + (next() % 26) as u8) as char).collect()
+        })
         .collect();
     std::fs::write(&noise, words.join(" ")).unwrap();
     let ppl = |file: &std::path::Path| {
