@@ -16,8 +16,11 @@ static POOL: OnceLock<Pool> = OnceLock::new();
 /// Only one job runs at a time; concurrent callers (e.g. two tests) take turns.
 static RUNNING: Mutex<()> = Mutex::new(());
 
-/// How long an idle worker spins before it parks.
+/// How long an idle worker waits (spinning, then yielding) before it parks.
 const SPIN: Duration = Duration::from_millis(2);
+
+/// Busy-wait iterations (a few microseconds) before waiting threads start yielding.
+const YIELD_AFTER: u32 = 2000;
 
 type Job = dyn Fn(usize) + Sync;
 
@@ -115,7 +118,13 @@ pub(super) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync + '_)) {
             if spins.is_multiple_of(4096) && s.parked[i].load(Ordering::Acquire) {
                 pool.workers[i].unpark();
             }
-            std::hint::spin_loop();
+            // On a busy machine the worker may be waiting for a core: give ours up rather
+            // than spin through its time slice.
+            if spins > YIELD_AFTER {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
         }
     }
     s.job.store(std::ptr::null_mut(), Ordering::Relaxed);
@@ -135,13 +144,19 @@ fn worker(s: &'static Shared, index: usize) {
     let mut seen = 0usize;
     loop {
         let mut idle_since = Instant::now();
+        let mut spins = 0u32;
         let generation = loop {
             let g = s.generation.load(Ordering::Acquire);
             if g != seen {
                 break g;
             }
+            spins += 1;
             if idle_since.elapsed() < SPIN {
-                std::hint::spin_loop();
+                if spins > YIELD_AFTER {
+                    std::thread::yield_now();
+                } else {
+                    std::hint::spin_loop();
+                }
                 continue;
             }
             s.parked[index].store(true, Ordering::Release);
@@ -152,6 +167,7 @@ fn worker(s: &'static Shared, index: usize) {
             }
             s.parked[index].store(false, Ordering::Release);
             idle_since = Instant::now();
+            spins = 0;
         };
         seen = generation;
         let slot = s.job.load(Ordering::Relaxed);
