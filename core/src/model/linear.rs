@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 /// How the layer's weight is held.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // one per layer; boxing the tensor buys nothing
 enum Weight {
     /// Dense, stored transposed (`[in, out]`) for a row-major matmul.
     Dense(Tensor<2>),
