@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""Writes the benchmark's prompt ids: bench/prompt.txt tokenized with llama.cpp's tokenizer (from
+the GGUF, no BOS), repeated when too short, truncated to N tokens, as a JSON array.
+
+Usage: make_prompt_ids.py --model GGUF --text bench/prompt.txt --tokens N --out FILE
+Run it with bench/.venv/bin/python.
+"""
+import argparse
+import json
+import os
+
+from llama_cpp import Llama
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--text", required=True)
+    ap.add_argument("--tokens", type=int, default=128)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    if args.tokens < 1:
+        ap.error("--tokens must be >= 1")
+    text = open(args.text, encoding="utf-8").read().strip()
+    llm = Llama(model_path=args.model, vocab_only=True, verbose=False)
+    body = text
+    ids = llm.tokenize(body.encode("utf-8"), add_bos=False)
+    while len(ids) < args.tokens:
+        body = body + " " + text
+        ids = llm.tokenize(body.encode("utf-8"), add_bos=False)
+    ids = ids[: args.tokens]
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(ids, f)
+        f.write("\n")
+    os.replace(tmp, args.out)
+    print(f"prompt ids: {args.out} ({len(ids)} tokens)")
+
+
+if __name__ == "__main__":
+    main()
