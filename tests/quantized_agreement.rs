@@ -1,4 +1,4 @@
-//! How closely the default int4 export follows the f32 model: on the parity prompts
+//! How closely the default int4 export (q4g32 blocks, q8g32 embedding) follows the f32 model: on the parity prompts
 //! (`tests/reference/fixtures/model_parity.json`, greedy tokens from transformers on the
 //! dequantized GGUF), the quantized model decodes 32 greedy tokens on its own and we count
 //! how many match, position by position and as an unbroken prefix.
@@ -33,6 +33,7 @@ fn ids(v: &serde_json::Value) -> Vec<u32> {
 fn default_int4_scheme_mostly_follows_the_f32_model() {
     let Some(path) = real_model() else { return };
     let mut cp = load_gguf(&path).expect("load");
+    // `None`: the embedding gets the default for the scheme, as `lmfast export` does.
     quantize_model_weights(&mut cp.weights, QuantScheme::DEFAULT, None, |_, _, _| {})
         .expect("quantize");
     let model = CpuModel::new(&cp.config, cp.weights).expect("model");

@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::weights::{names, HostTensor, ModelWeights};
 
 /// Packs a model's matrices in place: block matrices with `quant`, the embedding (and an
-/// untied head) with `embedding` (or `quant`). Norms and biases stay f32, as do matrices
+/// untied head) with `embedding` (or [`QuantScheme::default_embedding`] of `quant`). Norms and biases stay f32, as do matrices
 /// when the scheme is `f16`/`f32`. `progress(name, done, total)` follows each matrix.
 pub fn quantize_model_weights(
     weights: &mut ModelWeights,
@@ -27,7 +27,7 @@ pub fn quantize_model_weights(
 ) -> Result<()> {
     let scheme_of = |name: &str| -> QuantScheme {
         if name == names::TOKEN_EMBD || name == names::OUTPUT {
-            embedding.unwrap_or(quant)
+            embedding.unwrap_or(quant.default_embedding())
         } else {
             quant
         }

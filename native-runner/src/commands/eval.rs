@@ -39,7 +39,7 @@ pub struct PerplexityArgs {
     /// without writing exports.
     #[arg(long)]
     quant: Option<String>,
-    /// Scheme of the embedding when --quant is given (defaults to --quant).
+    /// Scheme of the embedding when --quant is given (defaults as in `lmfast export`).
     #[arg(long)]
     embedding_quant: Option<String>,
     #[command(flatten)]

@@ -24,7 +24,8 @@ pub struct ExportArgs {
     /// q4_0, q8g32, q8g64, f16 or f32.
     #[arg(long, default_value = "q4g32")]
     quant: String,
-    /// Scheme of the token embedding (and untied head); defaults to --quant.
+    /// Scheme of the token embedding (and untied head); defaults to q8g32 when --quant is
+    /// int4 (the embedding is where 4 bits cost most quality), else to --quant.
     #[arg(long)]
     embedding_quant: Option<String>,
     /// Largest shard, e.g. 32MiB, 500KB, 1048576.

@@ -141,6 +141,7 @@ fn export_info(dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
             "format": format!("lmfast export v{}", m.version),
             "name": m.name,
             "quant": m.quant,
+            "embedding_quant": m.embedding_quant,
             "shard_bytes": bytes,
             "shards": m.shards.len(),
             "bits_per_weight": bpw,
@@ -156,9 +157,10 @@ fn export_info(dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
     let c = &m.config;
     println!("folder        {}", dir.display());
     println!(
-        "format        lmfast export v{} ({}, {} shards, {:.1} MiB, {bpw:.2} bits per weight)",
+        "format        lmfast export v{} ({}, embedding {}, {} shards, {:.1} MiB, {bpw:.2} bits per weight)",
         m.version,
         m.quant,
+        m.embedding_quant.as_deref().unwrap_or("?"),
         m.shards.len(),
         bytes as f64 / (1024.0 * 1024.0)
     );

@@ -23,6 +23,9 @@ pub struct Manifest {
     pub name: Option<String>,
     /// The scheme the matrices were quantized with (e.g. `q4g32`).
     pub quant: String,
+    /// The scheme of the token embedding (and an untied head), e.g. `q8g32`.
+    #[serde(default)]
+    pub embedding_quant: Option<String>,
     /// The model's hyper-parameters.
     pub config: ModelConfig,
     /// The tokenizer file and its special-token facts.

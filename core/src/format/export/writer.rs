@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 pub struct ExportOptions {
     /// Scheme of the block matrices.
     pub quant: QuantScheme,
-    /// Scheme of the embedding (and untied head); `None` uses `quant`.
+    /// Scheme of the embedding (and untied head); `None` uses `quant.default_embedding()`.
     pub embedding: Option<QuantScheme>,
     /// Largest shard in bytes.
     pub shard_size: u64,
@@ -167,6 +167,12 @@ pub fn write_export(
         version: VERSION,
         name: source.name.clone(),
         quant: options.quant.to_string(),
+        embedding_quant: Some(
+            options
+                .embedding
+                .unwrap_or(options.quant.default_embedding())
+                .to_string(),
+        ),
         config,
         tokenizer: TokenizerEntry {
             file: tokenizer_file.into(),
