@@ -130,3 +130,28 @@ impl<T> SendPtr<T> {
 unsafe impl<T: Send> Send for SendPtr<T> {}
 // SAFETY: as above; sharing the pointer value itself is harmless.
 unsafe impl<T: Send> Sync for SendPtr<T> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parallel_loop_inside_a_task_runs_and_fills_every_item() {
+        let mut outer = vec![0u64; 64];
+        for_each_chunk(&mut outer, 8, |c, chunk| {
+            let mut inner = vec![0u64; 16];
+            for_each_chunk(&mut inner, 4, |i, part| {
+                for (k, v) in part.iter_mut().enumerate() {
+                    *v = (i * 4 + k) as u64;
+                }
+            });
+            let sum: u64 = inner.iter().sum();
+            for (k, v) in chunk.iter_mut().enumerate() {
+                *v = (c * 8 + k) as u64 * 1000 + sum;
+            }
+        });
+        for (i, v) in outer.iter().enumerate() {
+            assert_eq!(*v, i as u64 * 1000 + 120);
+        }
+    }
+}

@@ -51,6 +51,7 @@ struct Scratch {
     normed: Vec<f32>,
     qkv: Vec<f32>,
     q: Vec<f32>,
+    k: Vec<f32>,
     attended: Vec<f32>,
     projected: Vec<f32>,
     gate_up: Vec<f32>,
@@ -237,13 +238,14 @@ impl CpuModel {
         }
         // Split q off, rotate q and k, and write k and v into the cache.
         s.q.resize(seq * q_width, 0.0);
-        let mut k = vec![0f32; seq * kv_width];
+        s.k.resize(seq * kv_width, 0.0);
+        let k = &mut s.k;
         for (t, row) in s.qkv.chunks_exact(qkv_width).enumerate() {
             s.q[t * q_width..(t + 1) * q_width].copy_from_slice(&row[..q_width]);
             k[t * kv_width..(t + 1) * kv_width].copy_from_slice(&row[q_width..q_width + kv_width]);
         }
         ops::rope(&mut s.q, c.num_heads, hd, cos, sin);
-        ops::rope(&mut k, c.num_kv_heads, hd, cos, sin);
+        ops::rope(k, c.num_kv_heads, hd, cos, sin);
         let cap = cache.capacity;
         let (keys, values) = (&mut cache.keys[layer], &mut cache.values[layer]);
         for (t, row) in s.qkv.chunks_exact(qkv_width).enumerate() {

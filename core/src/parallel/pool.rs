@@ -86,10 +86,16 @@ fn pool() -> &'static Pool {
     })
 }
 
+thread_local! {
+    /// Set while this thread runs tasks of a job: a parallel loop started from inside a task
+    /// runs in place instead of waiting for a pool that is busy with its caller.
+    static IN_JOB: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Runs `f(task)` for every `task < tasks` on the pool and the calling thread.
 pub(super) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync + '_)) {
     let pool = pool();
-    if pool.workers.is_empty() {
+    if pool.workers.is_empty() || IN_JOB.with(|j| j.get()) {
         (0..tasks).for_each(f);
         return;
     }
@@ -131,6 +137,7 @@ pub(super) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync + '_)) {
 }
 
 fn work(s: &Shared, f: &(dyn Fn(usize) + Sync + '_), tasks: usize) {
+    IN_JOB.with(|j| j.set(true));
     loop {
         let task = s.next.fetch_add(1, Ordering::Relaxed);
         if task >= tasks {
@@ -138,6 +145,7 @@ fn work(s: &Shared, f: &(dyn Fn(usize) + Sync + '_), tasks: usize) {
         }
         f(task);
     }
+    IN_JOB.with(|j| j.set(false));
 }
 
 fn worker(s: &'static Shared, index: usize) {
