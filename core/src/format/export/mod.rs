@@ -3,13 +3,18 @@
 //!
 //! The layout is documented for other implementers in `docs/export-format.md`.
 
+mod assembler;
 pub mod manifest;
 mod reader;
 mod shard_writer;
 mod writer;
 
 pub use manifest::{Manifest, MANIFEST_FILE};
-pub use reader::{load_export, read_manifest, verify_export, VerifyReport};
+pub use assembler::ExportAssembler;
+pub use reader::{
+    export_source, load_export, parse_manifest, read_manifest, text_files_from, verify_export,
+    VerifyReport,
+};
 pub use shard_writer::hex;
 pub use writer::{write_export, ExportOptions, ExportProgress, ExportSummary};
 

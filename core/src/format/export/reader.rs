@@ -5,9 +5,9 @@ use super::shard_writer::hex;
 use crate::chat_template::ChatTemplate;
 use crate::checkpoint::{Checkpoint, CheckpointSource};
 use crate::error::{Error, Result};
-use crate::quant::{GroupValues, PackedMatrix, PackedParts, ScaleType};
+use super::assembler::ExportAssembler;
 use crate::tokenizer::Tokenizer;
-use crate::weights::{HostTensor, ModelWeights};
+use crate::weights::{ModelWeights, WeightEntry};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,27 +20,8 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
         path: path.clone(),
         source,
     })?;
-    let file = path.display().to_string();
-    let manifest: Manifest =
-        serde_json::from_slice(&bytes).map_err(|e| Error::format(&file, e.to_string()))?;
-    if manifest.format != FORMAT {
-        return Err(Error::format(
-            &file,
-            format!("format is '{}', expected '{FORMAT}'", manifest.format),
-        ));
-    }
-    if manifest.version != VERSION {
-        return Err(Error::format(
-            &file,
-            format!(
-                "version {} is not supported by this build (it reads version {VERSION})",
-                manifest.version
-            ),
-        ));
-    }
-    manifest.config.validate()?;
+    let manifest = parse_manifest(&bytes, &path.display().to_string())?;
     for shard in &manifest.shards {
-        check_file_name(&file, &shard.file)?;
         let shard_path = dir.join(&shard.file);
         let len = std::fs::metadata(&shard_path)
             .map_err(|source| Error::Io {
@@ -54,6 +35,35 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
                 format!("{len} bytes, the manifest says {}", shard.bytes),
             ));
         }
+    }
+    Ok(manifest)
+}
+
+/// Parses `manifest.json`'s bytes (`file` names it in errors) and checks that the manifest is
+/// internally consistent: format and version, the config, plain file names, and every array
+/// piece inside its shard with the byte count its element type and count imply. No file is
+/// touched, so the browser loader uses it as it is.
+pub fn parse_manifest(bytes: &[u8], file: &str) -> Result<Manifest> {
+    let manifest: Manifest =
+        serde_json::from_slice(bytes).map_err(|e| Error::format(file, e.to_string()))?;
+    if manifest.format != FORMAT {
+        return Err(Error::format(
+            file,
+            format!("format is '{}', expected '{FORMAT}'", manifest.format),
+        ));
+    }
+    if manifest.version != VERSION {
+        return Err(Error::format(
+            file,
+            format!(
+                "version {} is not supported by this build (it reads version {VERSION})",
+                manifest.version
+            ),
+        ));
+    }
+    manifest.config.validate()?;
+    for shard in &manifest.shards {
+        check_file_name(file, &shard.file)?;
     }
     for t in &manifest.tensors {
         for a in &t.arrays {
@@ -96,9 +106,9 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
             }
         }
     }
-    check_file_name(&file, &manifest.tokenizer.file)?;
+    check_file_name(file, &manifest.tokenizer.file)?;
     if let Some(t) = &manifest.chat_template {
-        check_file_name(&file, &t.file)?;
+        check_file_name(file, &t.file)?;
     }
     Ok(manifest)
 }
@@ -185,104 +195,33 @@ fn read_text_files(dir: &Path, m: &Manifest) -> Result<(Tokenizer, Option<ChatTe
 pub fn load_export(dir: &Path) -> Result<Checkpoint> {
     let manifest = read_manifest(dir)?;
     let (tokenizer, chat_template) = read_text_files(dir, &manifest)?;
-
-    // Destination buffers, one per (tensor, array), filled shard by shard.
-    let mut buffers: Vec<Vec<Vec<u8>>> = manifest
-        .tensors
-        .iter()
-        .map(|t| {
-            t.arrays
-                .iter()
-                .map(|a| Vec::with_capacity(a.count * element_bytes(&a.element).unwrap_or(4)))
-                .collect()
-        })
-        .collect();
-    let mut by_shard: BTreeMap<usize, Vec<(usize, usize, usize)>> = BTreeMap::new();
-    for (ti, t) in manifest.tensors.iter().enumerate() {
-        for (ai, a) in t.arrays.iter().enumerate() {
-            for (pi, p) in a.pieces.iter().enumerate() {
-                by_shard.entry(p.shard).or_default().push((ti, ai, pi));
-            }
-        }
-    }
-    // Pieces of one array must be appended in order; shards are visited in order and an
-    // array's pieces lie in increasing shards, so this holds.
-    for (shard_index, pieces) in by_shard {
-        let shard = &manifest.shards[shard_index];
+    let mut assembler = ExportAssembler::new(&manifest);
+    let mut weights = ModelWeights::new();
+    for (index, shard) in manifest.shards.iter().enumerate() {
         let path = dir.join(&shard.file);
         let data = std::fs::read(&path).map_err(|source| Error::Io {
             path: path.clone(),
             source,
         })?;
-        let mut sorted = pieces;
-        sorted.sort_by_key(|&(ti, ai, pi)| (ti, ai, pi));
-        for (ti, ai, pi) in sorted {
-            let p = manifest.tensors[ti].arrays[ai].pieces[pi];
-            let (start, end) = (p.offset as usize, (p.offset + p.length) as usize);
-            buffers[ti][ai].extend_from_slice(&data[start..end]);
+        for (name, entry) in assembler.add_shard(index, &data)? {
+            match entry {
+                WeightEntry::Dense(t) => weights.insert(name, t),
+                WeightEntry::Packed(p) => weights.insert_packed(name, p),
+            }
         }
     }
+    assembler.finish()?;
+    Ok(Checkpoint {
+        config: manifest.config.clone(),
+        weights,
+        tokenizer,
+        chat_template,
+        source: export_source(&manifest, &dir.display().to_string()),
+    })
+}
 
-    let mut weights = ModelWeights::new();
-    for (t, arrays) in manifest.tensors.iter().zip(buffers) {
-        let mut by_role: BTreeMap<&str, (Vec<u8>, &str, usize)> = BTreeMap::new();
-        for (a, bytes) in t.arrays.iter().zip(arrays) {
-            by_role.insert(a.role.as_str(), (bytes, a.element.as_str(), a.count));
-        }
-        let mut take = |role: &str| {
-            by_role
-                .remove(role)
-                .ok_or_else(|| Error::tensor(&t.name, format!("array '{role}' is missing")))
-        };
-        match &t.storage {
-            TensorStorage::F32 | TensorStorage::F16 => {
-                let (bytes, element, _) = take("data")?;
-                let data = to_f32(&t.name, &bytes, element)?;
-                weights.insert(
-                    t.name.clone(),
-                    HostTensor::new(&t.name, t.shape.clone(), data)?,
-                );
-            }
-            TensorStorage::Packed { scheme } => {
-                let [rows, cols] = t.shape[..] else {
-                    return Err(Error::tensor(
-                        &t.name,
-                        format!("a packed tensor must be a matrix, not {:?}", t.shape),
-                    ));
-                };
-                let (q, _, _) = take("q")?;
-                let q = q
-                    .chunks_exact(4)
-                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect();
-                let values = |(bytes, element, count): (Vec<u8>, &str, usize)| {
-                    let ty = match element {
-                        "f16" => ScaleType::F16,
-                        _ => ScaleType::F32,
-                    };
-                    GroupValues::from_le_bytes(&bytes, ty, count)
-                        .ok_or_else(|| Error::tensor(&t.name, "scale array has the wrong size"))
-                };
-                let scales = values(take("scales")?)?;
-                let mins = match by_role.remove("mins") {
-                    Some(m) => Some(values(m)?),
-                    None => None,
-                };
-                let packed = PackedMatrix::from_parts(
-                    &t.name,
-                    PackedParts {
-                        scheme: *scheme,
-                        rows,
-                        cols,
-                        q,
-                        scales,
-                        mins,
-                    },
-                )?;
-                weights.insert_packed(t.name.clone(), packed);
-            }
-        }
-    }
+/// What `lmfast info` shows about an export read from `path`.
+pub fn export_source(manifest: &Manifest, path: &str) -> CheckpointSource {
     let file_bytes = manifest.shards.iter().map(|s| s.bytes).sum();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for t in &manifest.tensors {
@@ -293,34 +232,36 @@ pub fn load_export(dir: &Path) -> Result<Checkpoint> {
         };
         *counts.entry(kind).or_default() += 1;
     }
-    Ok(Checkpoint {
-        config: manifest.config.clone(),
-        weights,
-        tokenizer,
-        chat_template,
-        source: CheckpointSource {
-            path: dir.display().to_string(),
-            format: format!("lmfast export v{} ({})", manifest.version, manifest.quant),
-            name: manifest.name.clone(),
-            tensor_types: counts.into_iter().collect(),
-            file_bytes,
-        },
-    })
+    CheckpointSource {
+        path: path.to_owned(),
+        format: format!("lmfast export v{} ({})", manifest.version, manifest.quant),
+        name: manifest.name.clone(),
+        tensor_types: counts.into_iter().collect(),
+        file_bytes,
+    }
 }
 
-fn to_f32(name: &str, bytes: &[u8], element: &str) -> Result<Vec<f32>> {
-    match element {
-        "f32" => Ok(bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect()),
-        "f16" => Ok(bytes
-            .chunks_exact(2)
-            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect()),
-        other => Err(Error::tensor(
-            name,
-            format!("dense data cannot be '{other}'"),
-        )),
-    }
+/// The tokenizer and chat template of an export, from the contents of the files the
+/// manifest names (the browser fetches them; [`load_export`] reads them from disk).
+pub fn text_files_from(
+    manifest: &Manifest,
+    tokenizer_json: &[u8],
+    chat_template: Option<String>,
+) -> Result<(Tokenizer, Option<ChatTemplate>)> {
+    let tokenizer = Tokenizer::from_json_bytes(tokenizer_json, manifest.tokenizer.specials.clone())?;
+    let template = match (&manifest.chat_template, chat_template) {
+        (Some(t), Some(source)) => Some(ChatTemplate::new(
+            source,
+            Some(t.bos_token.clone()),
+            Some(t.eos_token.clone()),
+        )?),
+        (Some(t), None) => {
+            return Err(Error::format(
+                &t.file,
+                "the manifest names a chat template but none was given",
+            ))
+        }
+        (None, _) => None,
+    };
+    Ok((tokenizer, template))
 }

@@ -321,3 +321,50 @@ fn the_burn_decoder_runs_packed_weights_through_the_same_kernels() {
         }
     }
 }
+
+#[test]
+fn shards_added_in_any_order_give_the_same_model_and_gaps_are_named() {
+    let tmp = TempDir::new("assembler");
+    let out = tmp.0.join("m");
+    write_export(
+        checkpoint(Architecture::Qwen2),
+        &out,
+        &options("q4g32", 4096),
+        &mut |_| {},
+    )
+    .unwrap();
+    let bytes = std::fs::read(out.join(MANIFEST_FILE)).unwrap();
+    let manifest = parse_manifest(&bytes, "manifest.json").unwrap();
+    let shards: Vec<Vec<u8>> = manifest
+        .shards
+        .iter()
+        .map(|s| std::fs::read(out.join(&s.file)).unwrap())
+        .collect();
+
+    // Backwards: tensors split across shards must still come out whole and in place.
+    let mut assembler = ExportAssembler::new(&manifest);
+    let mut weights = ModelWeights::new();
+    for index in (0..shards.len()).rev() {
+        for (name, entry) in assembler.add_shard(index, &shards[index]).unwrap() {
+            match entry {
+                crate::weights::WeightEntry::Dense(t) => weights.insert(name, t),
+                crate::weights::WeightEntry::Packed(p) => weights.insert_packed(name, p),
+            }
+        }
+    }
+    assembler.finish().unwrap();
+    assert_eq!(weights.len(), manifest.tensors.len());
+    let mut from_disk = load_export(&out).unwrap();
+    from_disk.weights = weights;
+    let tokens = [5, 8, 13, 21];
+    assert_eq!(logits(from_disk, &tokens), logits(load_export(&out).unwrap(), &tokens));
+
+    let mut assembler = ExportAssembler::new(&manifest);
+    assembler.add_shard(0, &shards[0]).unwrap();
+    let twice = assembler.add_shard(0, &shards[0]).unwrap_err().to_string();
+    assert!(twice.contains("shard-00000.bin") && twice.contains("twice"), "{twice}");
+    let short = assembler.add_shard(1, &shards[1][1..]).unwrap_err().to_string();
+    assert!(short.contains("shard-00001.bin"), "{short}");
+    let gaps = assembler.finish().unwrap_err().to_string();
+    assert!(gaps.contains("shard-00001.bin"), "{gaps}");
+}

@@ -1,0 +1,199 @@
+//! Turning shards into tensors as they arrive, without any file access: the native loader
+//! feeds it files, the browser feeds it fetched (or cached) shard bytes.
+//!
+//! Each tensor is handed out as soon as its last piece has arrived and the assembler keeps
+//! no copy, so a consumer that uploads tensors to a GPU holds at most one shard plus the
+//! tensors that straddle it in memory.
+
+use super::manifest::{element_bytes, Manifest, TensorEntry, TensorStorage};
+use crate::error::{Error, Result};
+use crate::quant::{GroupValues, PackedMatrix, PackedParts, ScaleType};
+use crate::weights::{HostTensor, WeightEntry};
+
+/// Collects the pieces of every tensor of a manifest, shard by shard.
+pub struct ExportAssembler<'m> {
+    manifest: &'m Manifest,
+    /// Per tensor, per array: the bytes received so far (allocated on the first piece).
+    buffers: Vec<Vec<Vec<u8>>>,
+    /// Per tensor: pieces still missing.
+    missing: Vec<usize>,
+    /// Per shard: whether it has been added.
+    added: Vec<bool>,
+}
+
+impl<'m> ExportAssembler<'m> {
+    /// An assembler for `manifest` (parsed and checked by `parse_manifest`).
+    pub fn new(manifest: &'m Manifest) -> Self {
+        let buffers = manifest
+            .tensors
+            .iter()
+            .map(|t| t.arrays.iter().map(|_| Vec::new()).collect())
+            .collect();
+        let missing = manifest
+            .tensors
+            .iter()
+            .map(|t| t.arrays.iter().map(|a| a.pieces.len()).sum())
+            .collect();
+        Self {
+            manifest,
+            buffers,
+            missing,
+            added: vec![false; manifest.shards.len()],
+        }
+    }
+
+    /// Routes shard `index`'s bytes to the arrays it holds and returns the tensors that are
+    /// now complete, by name. Shards may come in any order; each only once.
+    pub fn add_shard(&mut self, index: usize, data: &[u8]) -> Result<Vec<(String, WeightEntry)>> {
+        let m = self.manifest;
+        let shard = m.shards.get(index).ok_or_else(|| {
+            Error::format(
+                "manifest.json",
+                format!("shard {index} does not exist ({} shards)", m.shards.len()),
+            )
+        })?;
+        if self.added[index] {
+            return Err(Error::format(&shard.file, "this shard was added twice"));
+        }
+        if data.len() as u64 != shard.bytes {
+            return Err(Error::format(
+                &shard.file,
+                format!("{} bytes, the manifest says {}", data.len(), shard.bytes),
+            ));
+        }
+        self.added[index] = true;
+        let mut done = Vec::new();
+        for (ti, t) in m.tensors.iter().enumerate() {
+            let mut touched = false;
+            for (ai, a) in t.arrays.iter().enumerate() {
+                let width = element_bytes(&a.element).unwrap_or(4);
+                for (pi, p) in a.pieces.iter().enumerate() {
+                    if p.shard != index {
+                        continue;
+                    }
+                    // Pieces of one array lie in increasing shards, but shards may arrive out
+                    // of order: place each piece at its offset within the array.
+                    let before: u64 = a.pieces[..pi].iter().map(|p| p.length).sum();
+                    let buffer = &mut self.buffers[ti][ai];
+                    if buffer.is_empty() {
+                        buffer.resize(a.count * width, 0);
+                    }
+                    let (start, end) = (p.offset as usize, (p.offset + p.length) as usize);
+                    let at = before as usize;
+                    buffer[at..at + (end - start)].copy_from_slice(&data[start..end]);
+                    self.missing[ti] -= 1;
+                    touched = true;
+                }
+            }
+            if touched && self.missing[ti] == 0 {
+                let arrays = std::mem::take(&mut self.buffers[ti]);
+                done.push((t.name.clone(), build_tensor(t, arrays)?));
+            }
+        }
+        Ok(done)
+    }
+
+    /// Checks that every shard has been added (and so every tensor handed out).
+    pub fn finish(self) -> Result<()> {
+        let missing: Vec<&str> = self
+            .manifest
+            .shards
+            .iter()
+            .zip(&self.added)
+            .filter(|(_, added)| !**added)
+            .map(|(s, _)| s.file.as_str())
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::format(
+                "manifest.json",
+                format!("shards never added: {}", missing.join(", ")),
+            ))
+        }
+    }
+}
+
+/// Builds one tensor from its arrays' bytes (in the manifest's array order).
+fn build_tensor(t: &TensorEntry, arrays: Vec<Vec<u8>>) -> Result<WeightEntry> {
+    let mut by_role: Vec<(&str, Vec<u8>, &str, usize)> = t
+        .arrays
+        .iter()
+        .zip(arrays)
+        .map(|(a, bytes)| (a.role.as_str(), bytes, a.element.as_str(), a.count))
+        .collect();
+    let mut take = |role: &str| {
+        by_role
+            .iter()
+            .position(|(r, ..)| *r == role)
+            .map(|i| by_role.swap_remove(i))
+            .map(|(_, bytes, element, count)| (bytes, element, count))
+    };
+    match &t.storage {
+        TensorStorage::F32 | TensorStorage::F16 => {
+            let (bytes, element, _) = take("data")
+                .ok_or_else(|| Error::tensor(&t.name, "array 'data' is missing"))?;
+            let data = to_f32(&t.name, &bytes, element)?;
+            Ok(WeightEntry::Dense(HostTensor::new(
+                &t.name,
+                t.shape.clone(),
+                data,
+            )?))
+        }
+        TensorStorage::Packed { scheme } => {
+            let [rows, cols] = t.shape[..] else {
+                return Err(Error::tensor(
+                    &t.name,
+                    format!("a packed tensor must be a matrix, not {:?}", t.shape),
+                ));
+            };
+            let (q, _, _) =
+                take("q").ok_or_else(|| Error::tensor(&t.name, "array 'q' is missing"))?;
+            let q = q
+                .chunks_exact(4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            let values = |(bytes, element, count): (Vec<u8>, &str, usize)| {
+                let ty = match element {
+                    "f16" => ScaleType::F16,
+                    _ => ScaleType::F32,
+                };
+                GroupValues::from_le_bytes(&bytes, ty, count)
+                    .ok_or_else(|| Error::tensor(&t.name, "scale array has the wrong size"))
+            };
+            let scales = values(
+                take("scales")
+                    .ok_or_else(|| Error::tensor(&t.name, "array 'scales' is missing"))?,
+            )?;
+            let mins = take("mins").map(values).transpose()?;
+            Ok(WeightEntry::Packed(PackedMatrix::from_parts(
+                &t.name,
+                PackedParts {
+                    scheme: *scheme,
+                    rows,
+                    cols,
+                    q,
+                    scales,
+                    mins,
+                },
+            )?))
+        }
+    }
+}
+
+fn to_f32(name: &str, bytes: &[u8], element: &str) -> Result<Vec<f32>> {
+    match element {
+        "f32" => Ok(bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()),
+        "f16" => Ok(bytes
+            .chunks_exact(2)
+            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect()),
+        other => Err(Error::tensor(
+            name,
+            format!("dense data cannot be '{other}'"),
+        )),
+    }
+}
