@@ -78,7 +78,6 @@ impl ChatTemplate {
         env.set_syntax(syntax);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_function("raise_exception", raise_exception);
-        #[cfg(not(target_arch = "wasm32"))]
         env.add_function("strftime_now", strftime_now);
         env.add_template_owned(TEMPLATE_NAME, source.clone())
             .map_err(|e| Error::Template(describe(&e)))?;
@@ -161,10 +160,10 @@ fn raise_exception(message: String) -> std::result::Result<String, minijinja::Er
 }
 
 /// `strftime_now(format)`: the current UTC date and time, for templates that print it.
-#[cfg(not(target_arch = "wasm32"))]
+/// (`web_time` is `std::time` natively and the page's clock in a browser.)
 fn strftime_now(format: String) -> std::result::Result<String, minijinja::Error> {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
+    let seconds = web_time::SystemTime::now()
+        .duration_since(web_time::UNIX_EPOCH)
         .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string()))?
         .as_secs();
     Ok(format_utc(seconds, &format))

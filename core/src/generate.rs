@@ -136,89 +136,181 @@ pub fn generate<M: CausalLm>(
     options: &GenerateOptions,
     mut on_token: impl FnMut(&TokenEvent) -> ControlFlow<()>,
 ) -> Result<GenerateOutput> {
-    if prompt_ids.is_empty() {
-        return Err(Error::Generation("the prompt is empty".into()));
-    }
-    let room = cache.capacity().saturating_sub(cache.len());
-    if prompt_ids.len() > room {
-        return Err(Error::Generation(format!(
-            "the prompt has {} tokens but the context has room for {room}",
-            prompt_ids.len()
-        )));
-    }
-    let mut sampler = Sampler::new(options.sampling.clone())?;
-    let max_tokens = options.max_tokens.min(room - prompt_ids.len() + 1);
-    let mut history: Vec<u32> = prompt_ids.to_vec();
-    let mut tokens = Vec::new();
-    let mut stream = TextStream::new(&options.stop_strings);
-    let mut timings = Timings {
-        prompt_tokens: prompt_ids.len(),
-        ..Timings::default()
-    };
-
-    let started = Instant::now();
+    let mut run = Generation::new(prompt_ids, options, cache.len(), cache.capacity())?;
     let mut logits = model.forward_last(prompt_ids, cache)?;
-    timings.prefill_seconds = started.elapsed().as_secs_f64();
-    let decode_started = Instant::now();
+    run.prefill_done();
+    while !run.is_finished() {
+        let event = run.step(&mut logits, detok)?;
+        let flow = on_token(&event);
+        match run.next_input() {
+            Some(token) if flow.is_continue() => logits = model.forward_last(&[token], cache)?,
+            Some(_) => run.cancel(),
+            None => {}
+        }
+    }
+    run.finish(detok)
+}
 
-    let finish_reason = loop {
-        if tokens.len() >= max_tokens {
-            break FinishReason::Length;
+/// One generation as a state machine, for callers that run the model themselves (the
+/// browser's asynchronous GPU path): feed it each forward pass's logits (or a token sampled
+/// elsewhere), get back the token's event and the next token to run.
+pub struct Generation {
+    sampler: Sampler,
+    max_tokens: usize,
+    stop_token_ids: Vec<u32>,
+    history: Vec<u32>,
+    tokens: Vec<u32>,
+    stream: TextStream,
+    timings: Timings,
+    started: Instant,
+    decode_started: Option<Instant>,
+    finish_reason: Option<FinishReason>,
+}
+
+impl Generation {
+    /// Checks the prompt and options against a cache holding `cache_len` of `capacity`
+    /// positions; the caller then runs `prompt_ids` and calls [`Generation::prefill_done`].
+    pub fn new(
+        prompt_ids: &[u32],
+        options: &GenerateOptions,
+        cache_len: usize,
+        capacity: usize,
+    ) -> Result<Self> {
+        if prompt_ids.is_empty() {
+            return Err(Error::Generation("the prompt is empty".into()));
         }
-        let token = sampler.sample(&mut logits, &history);
-        tokens.push(token);
-        history.push(token);
-        let index = tokens.len() - 1;
-        if options.stop_token_ids.contains(&token) {
-            let text = stream.finish();
-            let _ = on_token(&TokenEvent { token, index, text });
-            break FinishReason::Stop;
+        let room = capacity.saturating_sub(cache_len);
+        if prompt_ids.len() > room {
+            return Err(Error::Generation(format!(
+                "the prompt has {} tokens but the context has room for {room}",
+                prompt_ids.len()
+            )));
         }
-        let (mut text, hit_stop) = stream.update(detok.decode(&tokens)?);
-        let out_of_budget = tokens.len() >= max_tokens;
+        Ok(Self {
+            sampler: Sampler::new(options.sampling.clone())?,
+            max_tokens: options.max_tokens.min(room - prompt_ids.len() + 1),
+            stop_token_ids: options.stop_token_ids.clone(),
+            history: prompt_ids.to_vec(),
+            tokens: Vec::new(),
+            stream: TextStream::new(options.stop_strings.clone()),
+            timings: Timings {
+                prompt_tokens: prompt_ids.len(),
+                ..Timings::default()
+            },
+            started: Instant::now(),
+            decode_started: None,
+            finish_reason: if options.max_tokens == 0 {
+                Some(FinishReason::Length)
+            } else {
+                None
+            },
+        })
+    }
+
+    /// Marks the end of the prompt's forward pass (for the timings).
+    pub fn prefill_done(&mut self) {
+        self.timings.prefill_seconds = self.started.elapsed().as_secs_f64();
+        self.decode_started = Some(Instant::now());
+    }
+
+    /// Whether the next token is the logits' argmax whatever the history, so a caller may
+    /// pick it on the device and pass it to [`Generation::accept`] without reading logits back.
+    pub fn is_plain_greedy(&self) -> bool {
+        let p = self.sampler.params();
+        p.temperature == 0.0 && p.repetition_penalty == 1.0
+    }
+
+    /// Samples the next token from `logits` and records it.
+    pub fn step(&mut self, logits: &mut [f32], detok: &dyn Detokenizer) -> Result<TokenEvent> {
+        let token = self.sampler.sample(logits, &self.history);
+        self.accept(token, detok)
+    }
+
+    /// Records `token` (chosen by the caller) and returns its event.
+    pub fn accept(&mut self, token: u32, detok: &dyn Detokenizer) -> Result<TokenEvent> {
+        if self.finish_reason.is_some() {
+            return Err(Error::Generation("the generation has finished".into()));
+        }
+        self.tokens.push(token);
+        self.history.push(token);
+        let index = self.tokens.len() - 1;
+        if self.stop_token_ids.contains(&token) {
+            self.finish_reason = Some(FinishReason::Stop);
+            let text = self.stream.finish();
+            return Ok(TokenEvent { token, index, text });
+        }
+        let (mut text, hit_stop) = self.stream.update(detok.decode(&self.tokens)?);
+        let out_of_budget = self.tokens.len() >= self.max_tokens;
         if out_of_budget && !hit_stop {
             // Nothing more is coming: release what was held back for a possible stop string.
-            text.push_str(&stream.finish());
+            text.push_str(&self.stream.finish());
         }
-        let flow = on_token(&TokenEvent { token, index, text });
         if hit_stop {
-            break FinishReason::StopString;
+            self.finish_reason = Some(FinishReason::StopString);
+        } else if out_of_budget {
+            self.finish_reason = Some(FinishReason::Length);
         }
-        if flow.is_break() {
-            break FinishReason::Cancelled;
+        Ok(TokenEvent { token, index, text })
+    }
+
+    /// The token the model must run next, or `None` once finished.
+    pub fn next_input(&self) -> Option<u32> {
+        match self.finish_reason {
+            Some(_) => None,
+            None => self.tokens.last().copied(),
         }
-        if out_of_budget {
-            break FinishReason::Length;
+    }
+
+    /// Ends the generation early (a stop button); the text so far is kept.
+    pub fn cancel(&mut self) {
+        if self.finish_reason.is_none() {
+            self.finish_reason = Some(FinishReason::Cancelled);
         }
-        logits = model.forward_last(&[token], cache)?;
-    };
-    timings.generated_tokens = tokens.len();
-    timings.decode_seconds = decode_started.elapsed().as_secs_f64();
-    let text = match finish_reason {
-        FinishReason::StopString => stream.visible,
-        // The stop token ends the ids but, like a stop string, is not part of the text.
-        FinishReason::Stop => detok.decode(&tokens[..tokens.len() - 1])?,
-        _ => detok.decode(&tokens)?,
-    };
-    Ok(GenerateOutput {
-        tokens,
-        text,
-        finish_reason,
-        timings,
-    })
+    }
+
+    /// Whether a stop condition was met.
+    pub fn is_finished(&self) -> bool {
+        self.finish_reason.is_some()
+    }
+
+    /// Tokens generated so far.
+    pub fn tokens(&self) -> &[u32] {
+        &self.tokens
+    }
+
+    /// The result: ids, final text, reason and timings.
+    pub fn finish(mut self, detok: &dyn Detokenizer) -> Result<GenerateOutput> {
+        let finish_reason = self.finish_reason.unwrap_or(FinishReason::Cancelled);
+        self.timings.generated_tokens = self.tokens.len();
+        self.timings.decode_seconds = self
+            .decode_started
+            .map_or(0.0, |t| t.elapsed().as_secs_f64());
+        let text = match finish_reason {
+            FinishReason::StopString => std::mem::take(&mut self.stream.visible),
+            // The stop token ends the ids but, like a stop string, is not part of the text.
+            FinishReason::Stop => detok.decode(&self.tokens[..self.tokens.len() - 1])?,
+            _ => detok.decode(&self.tokens)?,
+        };
+        Ok(GenerateOutput {
+            tokens: self.tokens,
+            text,
+            finish_reason,
+            timings: self.timings,
+        })
+    }
 }
 
 /// Decides how much of the decoded text may be shown yet.
-struct TextStream<'a> {
-    stop_strings: &'a [String],
+struct TextStream {
+    stop_strings: Vec<String>,
     /// The whole decoded text as of the last update.
     full: String,
     /// The part already handed out (a prefix of `full`).
     visible: String,
 }
 
-impl<'a> TextStream<'a> {
-    fn new(stop_strings: &'a [String]) -> Self {
+impl TextStream {
+    fn new(stop_strings: Vec<String>) -> Self {
         Self {
             stop_strings,
             full: String::new(),
@@ -241,7 +333,7 @@ impl<'a> TextStream<'a> {
         }
         // Hold back a partial character and any tail that could begin a stop string.
         let mut safe = self.full.trim_end_matches('\u{FFFD}').len();
-        for stop in self.stop_strings {
+        for stop in &self.stop_strings {
             for (at, _) in self.full[..safe]
                 .char_indices()
                 .rev()
@@ -279,7 +371,7 @@ mod tests {
     #[test]
     fn holds_back_a_possible_stop_string_then_releases_it() {
         let stops = vec!["END".to_owned()];
-        let mut s = TextStream::new(&stops);
+        let mut s = TextStream::new(stops);
         assert_eq!(s.update("Hello E".into()), ("Hello ".into(), false));
         assert_eq!(s.update("Hello EN".into()), ("".into(), false));
         assert_eq!(s.update("Hello ENOUGH".into()), ("ENOUGH".into(), false));
@@ -288,7 +380,7 @@ mod tests {
     #[test]
     fn stops_before_a_stop_string_spanning_updates() {
         let stops = vec!["\n\nUser:".to_owned()];
-        let mut s = TextStream::new(&stops);
+        let mut s = TextStream::new(stops);
         assert_eq!(s.update("Fine.\n".into()), ("Fine.".into(), false));
         assert_eq!(s.update("Fine.\n\nUs".into()), ("".into(), false));
         assert_eq!(s.update("Fine.\n\nUser: hi".into()), ("".into(), true));
@@ -297,7 +389,7 @@ mod tests {
 
     #[test]
     fn never_releases_half_a_character() {
-        let mut s = TextStream::new(&[]);
+        let mut s = TextStream::new(Vec::new());
         assert_eq!(s.update("caf\u{FFFD}".into()), ("caf".into(), false));
         assert_eq!(s.update("café".into()), ("é".into(), false));
     }
