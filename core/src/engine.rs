@@ -203,7 +203,7 @@ impl Engine {
 }
 
 /// Lets the generation loop decode text with our tokenizer (special tokens dropped).
-struct TokenizerText<'a>(&'a Tokenizer);
+pub struct TokenizerText<'a>(pub &'a Tokenizer);
 
 impl Detokenizer for TokenizerText<'_> {
     fn decode(&self, ids: &[u32]) -> Result<String> {

@@ -11,8 +11,8 @@ use crate::quant::{GroupValues, PackedMatrix, PackedParts, ScaleType};
 use crate::weights::{HostTensor, WeightEntry};
 
 /// Collects the pieces of every tensor of a manifest, shard by shard.
-pub struct ExportAssembler<'m> {
-    manifest: &'m Manifest,
+pub struct ExportAssembler {
+    manifest: Manifest,
     /// Per tensor, per array: the bytes received so far (allocated on the first piece).
     buffers: Vec<Vec<Vec<u8>>>,
     /// Per tensor: pieces still missing.
@@ -21,9 +21,9 @@ pub struct ExportAssembler<'m> {
     added: Vec<bool>,
 }
 
-impl<'m> ExportAssembler<'m> {
+impl ExportAssembler {
     /// An assembler for `manifest` (parsed and checked by `parse_manifest`).
-    pub fn new(manifest: &'m Manifest) -> Self {
+    pub fn new(manifest: Manifest) -> Self {
         let buffers = manifest
             .tensors
             .iter()
@@ -35,17 +35,17 @@ impl<'m> ExportAssembler<'m> {
             .map(|t| t.arrays.iter().map(|a| a.pieces.len()).sum())
             .collect();
         Self {
+            added: vec![false; manifest.shards.len()],
             manifest,
             buffers,
             missing,
-            added: vec![false; manifest.shards.len()],
         }
     }
 
     /// Routes shard `index`'s bytes to the arrays it holds and returns the tensors that are
     /// now complete, by name. Shards may come in any order; each only once.
     pub fn add_shard(&mut self, index: usize, data: &[u8]) -> Result<Vec<(String, WeightEntry)>> {
-        let m = self.manifest;
+        let m = &self.manifest;
         let shard = m.shards.get(index).ok_or_else(|| {
             Error::format(
                 "manifest.json",
@@ -91,6 +91,16 @@ impl<'m> ExportAssembler<'m> {
             }
         }
         Ok(done)
+    }
+
+    /// The manifest being assembled.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Shards not added yet, by index.
+    pub fn missing_shards(&self) -> Vec<usize> {
+        (0..self.added.len()).filter(|&i| !self.added[i]).collect()
     }
 
     /// Checks that every shard has been added (and so every tensor handed out).

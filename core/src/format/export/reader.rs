@@ -195,7 +195,7 @@ fn read_text_files(dir: &Path, m: &Manifest) -> Result<(Tokenizer, Option<ChatTe
 pub fn load_export(dir: &Path) -> Result<Checkpoint> {
     let manifest = read_manifest(dir)?;
     let (tokenizer, chat_template) = read_text_files(dir, &manifest)?;
-    let mut assembler = ExportAssembler::new(&manifest);
+    let mut assembler = ExportAssembler::new(manifest.clone());
     let mut weights = ModelWeights::new();
     for (index, shard) in manifest.shards.iter().enumerate() {
         let path = dir.join(&shard.file);

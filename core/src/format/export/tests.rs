@@ -342,7 +342,7 @@ fn shards_added_in_any_order_give_the_same_model_and_gaps_are_named() {
         .collect();
 
     // Backwards: tensors split across shards must still come out whole and in place.
-    let mut assembler = ExportAssembler::new(&manifest);
+    let mut assembler = ExportAssembler::new(manifest.clone());
     let mut weights = ModelWeights::new();
     for index in (0..shards.len()).rev() {
         for (name, entry) in assembler.add_shard(index, &shards[index]).unwrap() {
@@ -359,7 +359,7 @@ fn shards_added_in_any_order_give_the_same_model_and_gaps_are_named() {
     let tokens = [5, 8, 13, 21];
     assert_eq!(logits(from_disk, &tokens), logits(load_export(&out).unwrap(), &tokens));
 
-    let mut assembler = ExportAssembler::new(&manifest);
+    let mut assembler = ExportAssembler::new(manifest.clone());
     assembler.add_shard(0, &shards[0]).unwrap();
     let twice = assembler.add_shard(0, &shards[0]).unwrap_err().to_string();
     assert!(twice.contains("shard-00000.bin") && twice.contains("twice"), "{twice}");
