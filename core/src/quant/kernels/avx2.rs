@@ -14,7 +14,10 @@ use std::sync::OnceLock;
 pub(crate) fn available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| {
-        is_x86_feature_detected!("avx2")
+        // LMFAST_KERNELS=portable runs the plain-Rust kernels the browser's CPU path uses,
+        // to compare the two on one machine.
+        std::env::var("LMFAST_KERNELS").as_deref() != Ok("portable")
+            && is_x86_feature_detected!("avx2")
             && is_x86_feature_detected!("fma")
             && is_x86_feature_detected!("f16c")
     })

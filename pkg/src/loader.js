@@ -1,0 +1,187 @@
+// Fetching an export folder: the manifest and text files, then each shard from the store
+// or the network, with byte-level progress, a sha256 check, one re-fetch of a corrupt
+// shard, and the shard handed to the wasm loader as soon as it is verified.
+
+import { LmfastError } from './errors.js';
+import { openStore } from './storage.js';
+
+const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
+
+/** Lower-case hex SHA-256 of `bytes`, with the browser's WebCrypto. */
+export async function sha256(bytes) {
+  return hex(await crypto.subtle.digest('SHA-256', bytes));
+}
+
+/** The folder URL with a trailing slash, whether given the folder or its manifest.json. */
+export function folderUrl(url) {
+  const u = new URL(url, globalThis.location ? globalThis.location.href : undefined);
+  if (u.pathname.endsWith('/manifest.json')) u.pathname = u.pathname.slice(0, -'manifest.json'.length);
+  if (!u.pathname.endsWith('/')) u.pathname += '/';
+  return u.href;
+}
+
+async function request(url, init, what) {
+  let response;
+  try {
+    response = await fetch(url, init);
+  } catch (e) {
+    if (e && e.name === 'AbortError') throw new LmfastError('aborted', `loading ${what} was aborted`);
+    throw new LmfastError('network', `could not fetch ${what} (${url}): ${e.message || e}`, { url });
+  }
+  if (!response.ok) {
+    throw new LmfastError('http', `fetching ${what} (${url}) answered HTTP ${response.status} ${response.statusText}`, { url, status: response.status });
+  }
+  return response;
+}
+
+/** Reads a response body chunk by chunk, calling `onBytes(n)` as bytes arrive. */
+async function readBody(response, expected, onBytes, what) {
+  if (!response.body) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    onBytes(bytes.byteLength);
+    return bytes;
+  }
+  const out = new Uint8Array(expected);
+  let at = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (e) {
+      throw new LmfastError('network', `the download of ${what} broke off after ${at} bytes: ${e.message || e}`);
+    }
+    if (chunk.done) break;
+    const v = chunk.value;
+    if (at + v.byteLength > expected) {
+      throw new LmfastError('hash', `${what} is longer than the ${expected} bytes the manifest records`, { file: what });
+    }
+    out.set(v, at);
+    at += v.byteLength;
+    onBytes(v.byteLength);
+  }
+  if (at !== expected) {
+    throw new LmfastError('hash', `${what} has ${at} bytes, the manifest records ${expected}`, { file: what });
+  }
+  return out;
+}
+
+/** Fetches a small text file of the export, falling back to the stored copy offline. */
+async function textFile(base, file, store, signal) {
+  const key = `text:${base}${file}`;
+  try {
+    const r = await request(base + file, { signal, cache: 'no-cache' }, file);
+    const bytes = new Uint8Array(await r.arrayBuffer());
+    if (store.kind === 'cache') {
+      try { await store.cache.put(new Request(`https://lmfast.invalid/${encodeURIComponent(key)}`), new Response(bytes)); } catch { /* best effort */ }
+    }
+    return bytes;
+  } catch (e) {
+    if (store.kind === 'cache') {
+      const hit = await store.cache.match(new Request(`https://lmfast.invalid/${encodeURIComponent(key)}`));
+      if (hit) return new Uint8Array(await hit.arrayBuffer());
+    }
+    throw e;
+  }
+}
+
+/**
+ * Loads the export at `url` into a wasm `ModelLoader` created by `createLoader(manifest,
+ * tokenizer, template)`. Returns `{ loader, manifest, stats }`.
+ *
+ * `onProgress` receives `{ phase, loaded, total, shard, shards, file, fromCache, refetched }`
+ * (`phase`: 'manifest' | 'shard' | 'verified' | 'done'), and `{ phase: 'warning', error }`
+ * when a shard could not be stored (quota): the model still loads.
+ */
+export async function loadExport(url, { cache = 'cache', onProgress = () => {}, signal, createLoader }) {
+  const base = folderUrl(url);
+  const store = await openStore(cache);
+  const started = performance.now();
+  onProgress({ phase: 'manifest', loaded: 0, total: 0, shard: -1, shards: 0, file: 'manifest.json', fromCache: false });
+  const manifestBytes = await textFile(base, 'manifest.json', store, signal);
+  let manifest;
+  try {
+    manifest = JSON.parse(new TextDecoder().decode(manifestBytes));
+  } catch (e) {
+    throw new LmfastError('model', `${base}manifest.json is not JSON: ${e.message}`);
+  }
+  if (manifest.format !== 'lmfast-export' || !Array.isArray(manifest.shards)) {
+    throw new LmfastError('model', `${base}manifest.json is not an lmfast export manifest (format '${manifest.format}')`);
+  }
+  const tokenizer = await textFile(base, manifest.tokenizer.file, store, signal);
+  const template = manifest.chat_template
+    ? new TextDecoder().decode(await textFile(base, manifest.chat_template.file, store, signal))
+    : undefined;
+  const loader = await createLoader(manifestBytes, tokenizer, template);
+
+  const shards = manifest.shards;
+  const total = shards.reduce((n, s) => n + s.bytes, 0);
+  const stats = { network_bytes: 0, cache_bytes: 0, shards_from_network: 0, shards_from_cache: 0, refetched: 0, warnings: [] };
+  let loaded = 0;
+  const report = (extra) => onProgress({ loaded, total, shards: shards.length, ...extra });
+
+  // One shard is fetched ahead while the previous one is handed to the GPU / wasm.
+  const fetchShard = async (i) => {
+    const s = shards[i];
+    const cached = await store.get(s.sha256);
+    if (cached && cached.byteLength === s.bytes && (await sha256(cached)) === s.sha256) {
+      loaded += s.bytes;
+      stats.cache_bytes += s.bytes;
+      stats.shards_from_cache += 1;
+      report({ phase: 'shard', shard: i, file: s.file, fromCache: true });
+      return { bytes: cached, fromCache: true, refetched: false };
+    }
+    if (cached) await store.delete(s.sha256); // corrupt or truncated in storage
+    let refetched = false;
+    for (let attempt = 0; ; attempt += 1) {
+      const before = loaded;
+      const response = await request(base + s.file, { signal, cache: attempt === 0 ? 'default' : 'reload' }, s.file);
+      let bytes;
+      try {
+        bytes = await readBody(response, s.bytes, (n) => { loaded += n; report({ phase: 'shard', shard: i, file: s.file, fromCache: false, refetched }); }, s.file);
+      } catch (e) {
+        if (e.code !== 'hash' || attempt > 0) throw e;
+        loaded = before;
+        refetched = true;
+        stats.refetched += 1;
+        continue;
+      }
+      const actual = await sha256(bytes);
+      if (actual === s.sha256) {
+        stats.network_bytes += s.bytes;
+        stats.shards_from_network += 1;
+        try {
+          await store.put(s.sha256, bytes);
+        } catch (e) {
+          const err = LmfastError.from(e);
+          stats.warnings.push(err.toJSON());
+          report({ phase: 'warning', shard: i, file: s.file, error: err.toJSON() });
+        }
+        return { bytes, fromCache: false, refetched };
+      }
+      if (attempt > 0) {
+        throw new LmfastError('hash', `${s.file} is corrupt: its sha256 is ${actual}, the manifest says ${s.sha256} (fetched twice)`, { file: s.file, expected: s.sha256, actual });
+      }
+      loaded = before;
+      refetched = true;
+      stats.refetched += 1;
+    }
+  };
+
+  let next = shards.length > 0 ? fetchShard(0) : null;
+  for (let i = 0; i < shards.length; i += 1) {
+    const current = await next;
+    next = i + 1 < shards.length ? fetchShard(i + 1) : null;
+    // Keep a rejected prefetch from being reported as unhandled before it is awaited.
+    if (next) next.catch(() => {});
+    try {
+      loader.addShard(i, current.bytes);
+    } catch (e) {
+      throw LmfastError.from(e);
+    }
+    report({ phase: 'verified', shard: i, file: shards[i].file, fromCache: current.fromCache, refetched: current.refetched });
+  }
+  stats.seconds = (performance.now() - started) / 1000;
+  report({ phase: 'done', shard: shards.length - 1, file: '', fromCache: stats.shards_from_network === 0 });
+  return { loader, manifest, stats, store: store.kind };
+}
