@@ -1,4 +1,7 @@
 //! The element-wise and attention steps of the fused CPU path, on plain slices.
+//!
+//! Transcendentals go through the `libm` crate, not the platform's libm, so that native and
+//! wasm32 builds compute bit-identical results.
 
 use crate::parallel;
 
@@ -41,7 +44,7 @@ pub(super) fn swiglu(gate_up: &[f32], inner: usize, out: &mut [f32]) {
     {
         let (g, u) = src.split_at(inner);
         for ((o, &g), &u) in dst.iter_mut().zip(g).zip(u) {
-            *o = g / (1.0 + (-g).exp()) * u;
+            *o = g / (1.0 + libm::expf(-g)) * u;
         }
     }
 }
@@ -83,7 +86,7 @@ pub(super) fn attention(
         let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut total = 0f32;
         for v in &mut scores {
-            *v = (*v - max).exp();
+            *v = libm::expf(*v - max);
             total += *v;
         }
         dst.fill(0.0);

@@ -24,7 +24,7 @@ pub fn inverse_frequencies(config: &ModelConfig) -> Vec<f32> {
     let dim = config.head_dim;
     let base = config.rope_theta;
     let mut inv: Vec<f32> = (0..dim / 2)
-        .map(|i| 1.0 / base.powf((2 * i) as f32 / dim as f32))
+        .map(|i| 1.0 / libm::powf(base, (2 * i) as f32 / dim as f32))
         .collect();
     match config.rope_scaling {
         None => {}
