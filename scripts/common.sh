@@ -47,3 +47,47 @@ build_native() {
   log "building the native binary (cargo build --release -p lmfast-native-runner)"
   (cd "$LMFAST_ROOT" && cargo build --release --locked -p lmfast-native-runner)
 }
+
+# The features the browser build gets by default: the WebGPU decoder when core has it.
+default_web_features() {
+  if [ -f "$LMFAST_ROOT/core/src/gpu_model/checks.rs" ]; then echo webgpu; fi
+}
+
+# The wasm toolchain: the rustup target, wasm-bindgen-cli at Cargo.lock's version (built
+# from crates.io without --locked, which fails for it) and wasm-pack 0.15.1.
+ensure_wasm_tools() {
+  export PATH="$HOME/.cargo/bin:$PATH"
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  local want
+  want="$(grep -A1 '^name = "wasm-bindgen"$' "$LMFAST_ROOT/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')"
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
+    log "installing wasm-bindgen-cli $want (cargo install, ~5 min)"
+    cargo install wasm-bindgen-cli --version "$want" --force
+  fi
+  if ! command -v wasm-pack >/dev/null 2>&1; then
+    log "installing wasm-pack 0.15.1 (cargo install, ~3 min)"
+    cargo install wasm-pack --version 0.15.1 --locked
+  fi
+}
+
+# Headless Chromium with its driver, and playwright-core (npm) for the browser tests.
+ensure_browser() {
+  ensure_apt chromium chromium-driver mesa-vulkan-drivers
+  if [ ! -d "$LMFAST_ROOT/tests/browser/node_modules/playwright-core" ]; then
+    log "installing playwright-core (npm ci in tests/browser)"
+    (cd "$LMFAST_ROOT/tests/browser" && npm ci --no-audit --no-fund)
+  fi
+}
+
+# The default int4 export the browser loads (models/smollm2-135m-q4), made from the GGUF.
+ensure_default_export() {
+  local out="$LMFAST_ROOT/models/smollm2-135m-q4"
+  if [ ! -f "$out/manifest.json" ] || ! "$LMFAST_ROOT/target/release/lmfast" verify "$out" >/dev/null 2>&1; then
+    log "exporting the default model to models/smollm2-135m-q4 (q4g32)"
+    "$LMFAST_ROOT/target/release/lmfast" export "$LMFAST_ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf" \
+      --out "$out" --quant q4g32 --force
+  fi
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: set up whatever is missing (the real model, Vulkan's software driver for the wgpu
-# test), then check formatting and lints and run the whole test suite.
+# test, the wasm toolchain, Chromium and playwright-core), then check formatting and lints
+# and run the whole test suite, native and in the browser.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$LMFAST_ROOT"
 ensure_rust
@@ -16,4 +17,13 @@ log "cargo test (workspace, release)"
 cargo test --release --locked --workspace
 log "cargo test (burn wgpu device on Vulkan: flex vs wgpu logits)"
 cargo test --release --locked -p lmfast-tests --features wgpu --test model_wgpu
+log "browser tests (headless chromium: the wasm CPU path, WebGPU where built, caching, npm package)"
+ensure_browser
+bash scripts/build-web.sh
+build_native
+ensure_default_export
+mkdir -p target/browser-fixtures
+target/release/lmfast export tests/reference/fixtures/tiny-hf/llama --out target/browser-fixtures/tiny-llama-q4 \
+  --quant q4g32 --force >/dev/null
+node tests/browser/run.mjs
 log "all tests passed"

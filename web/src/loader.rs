@@ -87,7 +87,10 @@ impl ModelLoader {
         let manifest = parse_manifest(manifest_json, "manifest.json")?;
         let (tokenizer, chat_template) = text_files_from(&manifest, tokenizer_json, chat_template)?;
         let (sink, fallback_reason) = match backend {
-            "cpu" => (Sink::Cpu(ModelWeights::new()), Some("the CPU backend was asked for".into())),
+            "cpu" => (
+                Sink::Cpu(ModelWeights::new()),
+                Some("the CPU backend was asked for".into()),
+            ),
             "webgpu" => (Self::gpu_sink(&manifest.config).await?, None),
             "auto" => match Self::gpu_sink(&manifest.config).await {
                 Ok(sink) => (sink, None),

@@ -42,10 +42,12 @@ impl GenerationRequest {
             top_p: self.top_p.unwrap_or(defaults.top_p),
             min_p: self.min_p.unwrap_or(defaults.min_p),
             repetition_penalty: self.repetition_penalty.unwrap_or(1.0),
-            seed: self.seed.unwrap_or_else(|| web_time::SystemTime::now()
-                .duration_since(web_time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0)),
+            seed: self.seed.unwrap_or_else(|| {
+                web_time::SystemTime::now()
+                    .duration_since(web_time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(0)
+            }),
         };
         sampling.validate().map_err(|e| e.to_string())?;
         Ok(GenerateOptions {

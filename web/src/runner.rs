@@ -77,7 +77,9 @@ impl Runner {
                 Forward::Logits(m.forward_last(tokens, c).await?)
             }),
             #[cfg(all(target_arch = "wasm32", feature = "webgpu"))]
-            _ => Err(WebError::Input("the cache belongs to the other backend".into())),
+            _ => Err(WebError::Input(
+                "the cache belongs to the other backend".into(),
+            )),
         }
     }
 }

@@ -141,8 +141,8 @@ fn build_tensor(t: &TensorEntry, arrays: Vec<Vec<u8>>) -> Result<WeightEntry> {
     };
     match &t.storage {
         TensorStorage::F32 | TensorStorage::F16 => {
-            let (bytes, element, _) = take("data")
-                .ok_or_else(|| Error::tensor(&t.name, "array 'data' is missing"))?;
+            let (bytes, element, _) =
+                take("data").ok_or_else(|| Error::tensor(&t.name, "array 'data' is missing"))?;
             let data = to_f32(&t.name, &bytes, element)?;
             Ok(WeightEntry::Dense(HostTensor::new(
                 &t.name,

@@ -9,8 +9,8 @@ mod reader;
 mod shard_writer;
 mod writer;
 
-pub use manifest::{Manifest, MANIFEST_FILE};
 pub use assembler::ExportAssembler;
+pub use manifest::{Manifest, MANIFEST_FILE};
 pub use reader::{
     export_source, load_export, parse_manifest, read_manifest, text_files_from, verify_export,
     VerifyReport,

@@ -1,11 +1,11 @@
 //! Reading and checking an export folder.
 
+use super::assembler::ExportAssembler;
 use super::manifest::*;
 use super::shard_writer::hex;
 use crate::chat_template::ChatTemplate;
 use crate::checkpoint::{Checkpoint, CheckpointSource};
 use crate::error::{Error, Result};
-use super::assembler::ExportAssembler;
 use crate::tokenizer::Tokenizer;
 use crate::weights::{ModelWeights, WeightEntry};
 use sha2::{Digest, Sha256};
@@ -248,7 +248,8 @@ pub fn text_files_from(
     tokenizer_json: &[u8],
     chat_template: Option<String>,
 ) -> Result<(Tokenizer, Option<ChatTemplate>)> {
-    let tokenizer = Tokenizer::from_json_bytes(tokenizer_json, manifest.tokenizer.specials.clone())?;
+    let tokenizer =
+        Tokenizer::from_json_bytes(tokenizer_json, manifest.tokenizer.specials.clone())?;
     let template = match (&manifest.chat_template, chat_template) {
         (Some(t), Some(source)) => Some(ChatTemplate::new(
             source,

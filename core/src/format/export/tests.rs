@@ -357,13 +357,22 @@ fn shards_added_in_any_order_give_the_same_model_and_gaps_are_named() {
     let mut from_disk = load_export(&out).unwrap();
     from_disk.weights = weights;
     let tokens = [5, 8, 13, 21];
-    assert_eq!(logits(from_disk, &tokens), logits(load_export(&out).unwrap(), &tokens));
+    assert_eq!(
+        logits(from_disk, &tokens),
+        logits(load_export(&out).unwrap(), &tokens)
+    );
 
     let mut assembler = ExportAssembler::new(manifest.clone());
     assembler.add_shard(0, &shards[0]).unwrap();
     let twice = assembler.add_shard(0, &shards[0]).unwrap_err().to_string();
-    assert!(twice.contains("shard-00000.bin") && twice.contains("twice"), "{twice}");
-    let short = assembler.add_shard(1, &shards[1][1..]).unwrap_err().to_string();
+    assert!(
+        twice.contains("shard-00000.bin") && twice.contains("twice"),
+        "{twice}"
+    );
+    let short = assembler
+        .add_shard(1, &shards[1][1..])
+        .unwrap_err()
+        .to_string();
     assert!(short.contains("shard-00001.bin"), "{short}");
     let gaps = assembler.finish().unwrap_err().to_string();
     assert!(gaps.contains("shard-00001.bin"), "{gaps}");

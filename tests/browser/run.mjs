@@ -1,0 +1,278 @@
+// The browser tests: headless Debian chromium (WebGPU on SwiftShader) driven by
+// playwright-core, against pages served from this repository by server.mjs.
+//
+//   node tests/browser/run.mjs            every test (scripts/test.sh runs this)
+//   node tests/browser/run.mjs --only cpu-parity,cache
+//
+// Needs: pkg/wasm built (scripts/build-web.sh), target/release/lmfast, the default export
+// models/smollm2-135m-q4 (scripts/test.sh makes it). Results go to tests/artifacts/browser/.
+
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from './server.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const LMFAST = path.join(ROOT, 'target', 'release', 'lmfast');
+const EXPORT = 'models/smollm2-135m-q4';
+const TINY = 'target/browser-fixtures/tiny-llama-q4';
+const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts', 'browser');
+const PARITY_TOKENS = 32;
+const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--headless=new', '--no-sandbox', '--use-angle=swiftshader', '--enable-features=Vulkan'];
+const NO_WEBGPU_ARGS = ['--headless=new', '--no-sandbox', '--disable-webgpu'];
+
+// Whether pkg/wasm was built with the WebGPU decoder (scripts/build-web.sh records it).
+const BUILD = JSON.parse(fs.readFileSync(path.join(ROOT, 'pkg', 'wasm', 'build.json'), 'utf8'));
+const HAS_WEBGPU = BUILD.features.split(/[ ,]+/).includes('webgpu');
+const NEEDS_WEBGPU = new Set(['kernels', 'webgpu-parity']);
+
+const only = (() => { const i = process.argv.indexOf('--only'); return i > 0 ? process.argv[i + 1].split(',') : null; })();
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+
+function native(model, prompt, { portable = false, tokens = PARITY_TOKENS } = {}) {
+  const out = execFileSync(LMFAST, ['generate', '--model', model, '--prompt', prompt, '--temperature', '0', '--max-tokens', String(tokens), '--json'], {
+    cwd: ROOT, env: { ...process.env, ...(portable ? { LMFAST_KERNELS: 'portable' } : {}) }, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 24,
+  });
+  return JSON.parse(out.toString());
+}
+
+function parityPrompts() {
+  const fixture = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/reference/fixtures/model_parity.json'), 'utf8'));
+  return fixture.prompts.map((p) => ({ name: p.name, prompt: p.prompt }));
+}
+
+async function withBrowser(args, fn) {
+  const profile = fs.mkdtempSync('/tmp/lmfast-chromium-');
+  const context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', args, headless: true });
+  const page = context.pages()[0] || (await context.newPage());
+  const logs = [];
+  page.on('console', (m) => logs.push(`[console] ${m.text()}`));
+  page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+  try {
+    return await fn(page, context, logs);
+  } catch (e) {
+    if (logs.length) console.error(logs.slice(-20).join('\n'));
+    throw e;
+  } finally {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+async function open(page, base) {
+  await page.goto(`${base}/tests/browser/pages/blank.html`);
+}
+
+/** Loads `model` in the page and generates greedily for each prompt; returns tokens + info. */
+async function browserGreedy(page, model, prompts, options) {
+  return page.evaluate(async ({ model, prompts, options, n }) => {
+    const { Engine } = await import('/pkg/src/index.js');
+    const t0 = performance.now();
+    const engine = await Engine.load(model, options);
+    const loadSeconds = (performance.now() - t0) / 1000;
+    const results = [];
+    for (const p of prompts) {
+      const r = await engine.generate(p.prompt, { temperature: 0, max_tokens: n, reuse_cache: false });
+      results.push({ name: p.name, tokens: r.tokens, text: r.choices[0].text, timings: r.timings });
+    }
+    const info = await engine.info();
+    await engine.unload();
+    return { loadSeconds, results, info };
+  }, { model: `/${model}/`, prompts, options, n: PARITY_TOKENS });
+}
+
+function compare(label, browser, nativeOut) {
+  const rows = [];
+  let identical = 0;
+  for (const b of browser.results) {
+    const n = nativeOut[b.name];
+    let same = 0;
+    while (same < n.tokens.length && b.tokens[same] === n.tokens[same]) same += 1;
+    const equal = same === n.tokens.length && b.tokens.length === n.tokens.length;
+    if (equal) identical += 1;
+    rows.push({ name: b.name, equal, same_prefix: same, browser: b.tokens, native: n.tokens });
+  }
+  fs.writeFileSync(path.join(ARTIFACTS, `${label}.json`), JSON.stringify({ info: browser.info, rows }, null, 1));
+  return { identical, total: rows.length, rows };
+}
+
+const tests = {
+  async 'kernels'(base) {
+    // Every WebGPU kernel against the CPU reference on random data.
+    await withBrowser(WEBGPU_ARGS, async (page) => {
+      await open(page, base);
+      const report = await page.evaluate(async () => {
+        const { runKernelChecks } = await import('/pkg/src/index.js');
+        return runKernelChecks();
+      });
+      console.log(`  adapter: ${JSON.stringify(report.adapter)}`);
+      for (const c of report.checks) console.log(`  ${c.passed ? 'ok  ' : 'FAIL'} ${c.name}: max |error| ${c.max_abs_error.toExponential(2)} (tolerance ${c.tolerance.toExponential(1)})`);
+      fs.writeFileSync(path.join(ARTIFACTS, 'kernels.json'), JSON.stringify(report, null, 1));
+      const failed = report.checks.filter((c) => !c.passed);
+      if (report.checks.length < 8) throw new Error(`only ${report.checks.length} kernel checks ran`);
+      if (failed.length) throw new Error(`kernels off the CPU reference: ${failed.map((c) => c.name).join(', ')}`);
+    });
+  },
+
+  async 'tiny-model'(base) {
+    // A tiny llama (committed HF fixture, exported at q4g32) on both backends vs native.
+    const prompts = [{ name: 'a', prompt: 'hello world' }, { name: 'b', prompt: 'the quick brown fox' }];
+    const nat = Object.fromEntries(prompts.map((p) => [p.name, native(TINY, p.prompt, { portable: true })]));
+    for (const backend of HAS_WEBGPU ? ['webgpu', 'cpu'] : ['cpu']) {
+      await withBrowser(WEBGPU_ARGS, async (page) => {
+        await open(page, base);
+        const out = await browserGreedy(page, TINY, prompts, { backend, cache: 'none' });
+        const c = compare(`tiny-${backend}`, out, nat);
+        console.log(`  ${backend}: ${c.identical}/${c.total} prompts identical to native`);
+        if (c.identical !== c.total) throw new Error(`tiny model on ${backend} differs from native: ${JSON.stringify(c.rows.filter((r) => !r.equal).map((r) => [r.name, r.same_prefix]))}`);
+      });
+    }
+  },
+
+  async 'cpu-parity'(base) {
+    // The wasm CPU path runs the same portable kernels as native with LMFAST_KERNELS=portable:
+    // the greedy tokens must be identical on every parity prompt. WebGPU is turned off, so
+    // `auto` must fall back to the CPU and say why.
+    const prompts = parityPrompts();
+    const nat = Object.fromEntries(prompts.map((p) => [p.name, native(EXPORT, p.prompt, { portable: true })]));
+    await withBrowser(NO_WEBGPU_ARGS, async (page) => {
+      await open(page, base);
+      const out = await browserGreedy(page, EXPORT, prompts, { backend: 'auto', cache: 'none' });
+      if (out.info.backend !== 'cpu') throw new Error(`with WebGPU off the backend is ${out.info.backend}`);
+      if (!out.info.fallback_reason) throw new Error('the CPU fallback gives no reason');
+      const c = compare('cpu-parity', out, nat);
+      console.log(`  fallback reason: ${out.info.fallback_reason}`);
+      console.log(`  ${c.identical}/${c.total} prompts x ${PARITY_TOKENS} tokens identical to native (portable kernels)`);
+      if (c.identical !== c.total) throw new Error(`CPU path differs: ${JSON.stringify(c.rows.filter((r) => !r.equal).map((r) => [r.name, r.same_prefix]))}`);
+    });
+  },
+
+  async 'webgpu-parity'(base) {
+    // WebGPU against native lmfast (default AVX2 kernels) on the same export.
+    const prompts = parityPrompts();
+    const nat = Object.fromEntries(prompts.map((p) => [p.name, native(EXPORT, p.prompt)]));
+    await withBrowser(WEBGPU_ARGS, async (page) => {
+      await open(page, base);
+      const out = await browserGreedy(page, EXPORT, prompts, { backend: 'webgpu', cache: 'none' });
+      const c = compare('webgpu-parity', out, nat);
+      const prefix = c.rows.reduce((n, r) => n + r.same_prefix, 0) / c.rows.length;
+      console.log(`  adapter: ${out.info.adapter && out.info.adapter.name}`);
+      console.log(`  ${c.identical}/${c.total} prompts x ${PARITY_TOKENS} tokens identical to native; mean identical prefix ${prefix.toFixed(1)}`);
+      for (const r of c.rows.filter((r) => !r.equal)) console.log(`    ${r.name}: first ${r.same_prefix} tokens equal`);
+      if (c.identical !== c.total) throw new Error(`WebGPU differs from native on ${c.total - c.identical} prompts`);
+    });
+  },
+
+  async 'cache'(base, server) {
+    // A second load in the same profile fetches no shard; a shard corrupted once is
+    // re-fetched; a shard that stays corrupt is reported by name.
+    await withBrowser(WEBGPU_ARGS, async (page) => {
+      await open(page, base);
+      const load = (opts) => page.evaluate(async ({ url, opts }) => {
+        const { Engine } = await import('/pkg/src/index.js');
+        try {
+          const e = await Engine.load(url, opts);
+          const info = await e.info();
+          await e.unload();
+          return { ok: true, info };
+        } catch (err) {
+          return { ok: false, code: err.code, message: err.message };
+        }
+      }, { url: `/${EXPORT}/`, opts });
+      await fetch(`${base}/__reset`, { method: 'POST' });
+      const cold = await load({ backend: 'cpu', cache: 'cache' });
+      if (!cold.ok) throw new Error(`cold load failed: ${cold.message}`);
+      const shardRequests = (log) => log.filter((p) => p.endsWith('.bin'));
+      const coldLog = await (await fetch(`${base}/__log`)).json();
+      await fetch(`${base}/__reset`, { method: 'POST' });
+      const warm = await load({ backend: 'cpu', cache: 'cache' });
+      const warmLog = await (await fetch(`${base}/__log`)).json();
+      console.log(`  cold: ${shardRequests(coldLog).length} shard requests, ${cold.info.load.seconds.toFixed(2)} s; warm: ${shardRequests(warmLog).length} shard requests, ${warm.info.load.seconds.toFixed(2)} s`);
+      if (shardRequests(coldLog).length !== cold.info.model.shards) throw new Error('the cold load did not fetch every shard');
+      if (shardRequests(warmLog).length !== 0 || warm.info.load.shards_from_cache !== warm.info.model.shards) {
+        throw new Error(`the warm load fetched ${JSON.stringify(shardRequests(warmLog))}`);
+      }
+      // Corrupt in transit once: detected, re-fetched, loads.
+      const shard = 'shard-00001.bin';
+      await fetch(`${base}/__reset`, { method: 'POST' });
+      await fetch(`${base}/__corrupt?file=${shard}&times=1`);
+      const once = await load({ backend: 'cpu', cache: 'none' });
+      const onceLog = await (await fetch(`${base}/__log`)).json();
+      if (!once.ok) throw new Error(`a shard corrupted once should be re-fetched: ${once.message}`);
+      const refetches = onceLog.filter((p) => p.endsWith(shard)).length;
+      console.log(`  corrupted once: loaded after ${refetches} requests of ${shard}, refetched=${once.info.load.refetched}`);
+      if (once.info.load.refetched !== 1 || refetches !== 2) throw new Error('the corrupt shard was not re-fetched exactly once');
+      // Corrupt every time: a typed error naming the shard.
+      await fetch(`${base}/__corrupt?file=${shard}&times=5`);
+      const bad = await load({ backend: 'cpu', cache: 'none' });
+      console.log(`  corrupted always: ${bad.ok ? 'loaded!' : `${bad.code}: ${bad.message}`}`);
+      if (bad.ok || bad.code !== 'hash' || !bad.message.includes(shard)) throw new Error('a persistently corrupt shard was not reported as a hash error naming it');
+      await fetch(`${base}/__reset`, { method: 'POST' });
+    });
+  },
+};
+
+
+tests['npm-package'] = async (base) => {
+  // `npm pack` in pkg/, installed into a fresh folder, imported by a plain HTML page that
+  // streams a greedy answer, with WebGPU and with WebGPU turned off.
+  const dir = path.join(ROOT, 'target', 'npm-smoke');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: path.join(ROOT, 'pkg') }).toString().trim().split('\n').pop();
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'smoke', private: true, type: 'module' }));
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', `./${tarball}`], { cwd: dir, stdio: 'ignore' });
+  fs.writeFileSync(path.join(dir, 'index.html'), `<!doctype html>
+<html><head><meta charset="utf-8"><title>lmfast from npm</title></head>
+<body><pre id="out"></pre>
+<script type="module">
+  import { Engine } from './node_modules/lmfast/src/index.js';
+  const out = document.getElementById('out');
+  const params = new URLSearchParams(location.search);
+  const engine = await Engine.load('/${EXPORT}/', { backend: params.get('backend') || 'auto', cache: 'none' });
+  const stream = await engine.generate('The capital of France is', { temperature: 0, max_tokens: 12, stream: true });
+  let chunks = 0;
+  for await (const c of stream) { out.textContent += c.text; chunks += 1; }
+  window.result = { text: out.textContent, chunks, info: await engine.info() };
+</script></body></html>`);
+  console.log(`  packed ${tarball} (${(fs.statSync(path.join(dir, tarball)).size / 1048576).toFixed(1)} MiB), installed into target/npm-smoke`);
+  for (const [label, args] of [['webgpu', WEBGPU_ARGS], ['webgpu off', NO_WEBGPU_ARGS]]) {
+    await withBrowser(args, async (page) => {
+      await page.goto(`${base}/target/npm-smoke/index.html`);
+      await page.waitForFunction(() => window.result, null, { timeout: 240000 });
+      const r = await page.evaluate(() => window.result);
+      console.log(`  ${label}: backend ${r.info.backend}, ${r.chunks} streamed chunks: ${JSON.stringify(r.text)}`);
+      if (!r.text.includes('Paris')) throw new Error(`no Paris in ${JSON.stringify(r.text)}`);
+      if (r.chunks < 3) throw new Error('the answer was not streamed');
+      if (label === 'webgpu off' && r.info.backend !== 'cpu') throw new Error('WebGPU off but the backend is not the CPU');
+    });
+  }
+};
+
+const { server, port } = await startServer();
+const base = `http://127.0.0.1:${port}`;
+let failed = 0;
+for (const [name, test] of Object.entries(tests)) {
+  if (only && !only.includes(name)) continue;
+  if (NEEDS_WEBGPU.has(name) && !HAS_WEBGPU) {
+    console.log(`browser test ${name}: skipped (pkg/wasm was built without the webgpu feature)`);
+    continue;
+  }
+  const t0 = Date.now();
+  console.log(`browser test ${name} ...`);
+  try {
+    await test(base, server);
+    console.log(`browser test ${name}: ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    failed += 1;
+    console.log(`browser test ${name}: FAILED (${((Date.now() - t0) / 1000).toFixed(1)} s)\n  ${e.stack || e}`);
+  }
+}
+server.close();
+if (failed) {
+  console.log(`${failed} browser test(s) failed`);
+  process.exit(1);
+}
+console.log('all browser tests passed');
