@@ -31,9 +31,9 @@ const NEEDS_WEBGPU = new Set(['kernels', 'webgpu-parity']);
 const only = (() => { const i = process.argv.indexOf('--only'); return i > 0 ? process.argv[i + 1].split(',') : null; })();
 fs.mkdirSync(ARTIFACTS, { recursive: true });
 
-function native(model, prompt, { portable = false, tokens = PARITY_TOKENS } = {}) {
+function native(model, prompt, { tokens = PARITY_TOKENS } = {}) {
   const out = execFileSync(LMFAST, ['generate', '--model', model, '--prompt', prompt, '--temperature', '0', '--max-tokens', String(tokens), '--json'], {
-    cwd: ROOT, env: { ...process.env, ...(portable ? { LMFAST_KERNELS: 'portable' } : {}) }, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 24,
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 24,
   });
   return JSON.parse(out.toString());
 }
@@ -119,7 +119,7 @@ const tests = {
   async 'tiny-model'(base) {
     // A tiny llama (committed HF fixture, exported at q4g32) on both backends vs native.
     const prompts = [{ name: 'a', prompt: 'hello world' }, { name: 'b', prompt: 'the quick brown fox' }];
-    const nat = Object.fromEntries(prompts.map((p) => [p.name, native(TINY, p.prompt, { portable: true })]));
+    const nat = Object.fromEntries(prompts.map((p) => [p.name, native(TINY, p.prompt)]));
     for (const backend of HAS_WEBGPU ? ['webgpu', 'cpu'] : ['cpu']) {
       await withBrowser(WEBGPU_ARGS, async (page) => {
         await open(page, base);
@@ -132,11 +132,11 @@ const tests = {
   },
 
   async 'cpu-parity'(base) {
-    // The wasm CPU path runs the same portable kernels as native with LMFAST_KERNELS=portable:
-    // the greedy tokens must be identical on every parity prompt. WebGPU is turned off, so
-    // `auto` must fall back to the CPU and say why.
+    // The wasm CPU path's portable kernels repeat native's AVX2 float operations in the same
+    // order: the greedy tokens must be identical to native lmfast on every parity prompt.
+    // WebGPU is turned off, so `auto` must fall back to the CPU and say why.
     const prompts = parityPrompts();
-    const nat = Object.fromEntries(prompts.map((p) => [p.name, native(EXPORT, p.prompt, { portable: true })]));
+    const nat = Object.fromEntries(prompts.map((p) => [p.name, native(EXPORT, p.prompt)]));
     await withBrowser(NO_WEBGPU_ARGS, async (page) => {
       await open(page, base);
       const out = await browserGreedy(page, EXPORT, prompts, { backend: 'auto', cache: 'none' });
@@ -144,7 +144,7 @@ const tests = {
       if (!out.info.fallback_reason) throw new Error('the CPU fallback gives no reason');
       const c = compare('cpu-parity', out, nat);
       console.log(`  fallback reason: ${out.info.fallback_reason}`);
-      console.log(`  ${c.identical}/${c.total} prompts x ${PARITY_TOKENS} tokens identical to native (portable kernels)`);
+      console.log(`  ${c.identical}/${c.total} prompts x ${PARITY_TOKENS} tokens identical to native lmfast`);
       if (c.identical !== c.total) throw new Error(`CPU path differs: ${JSON.stringify(c.rows.filter((r) => !r.equal).map((r) => [r.name, r.same_prefix]))}`);
     });
   },

@@ -159,7 +159,12 @@ fn dot_q4_rows4<const KIND: u8>(
                 low_nibbles,
             );
             let sums = _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), ones);
-            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(ws * ad), acc[k]);
+            // A multiply then an add, not an FMA: the portable (wasm) kernel and the GPU
+            // repeat these exact roundings.
+            acc[k] = _mm256_add_ps(
+                acc[k],
+                _mm256_mul_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(ws * ad)),
+            );
             offset[k] += wm * asum;
         }
     }
@@ -276,7 +281,10 @@ fn dot_q4_tile<const N: usize, const KIND: u8>(
                 )
             };
             let sums = _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), ones);
-            acc[n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(ws * ad), acc[n]);
+            acc[n] = _mm256_add_ps(
+                acc[n],
+                _mm256_mul_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(ws * ad)),
+            );
             offset[n] += wm * asum;
         }
     }
@@ -314,7 +322,7 @@ fn dot_q8_tile<const N: usize>(
             // vpmaddubsw needs one unsigned operand: |w| times x with w's sign.
             let sums = _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(x, w)), ones);
             let scale = _mm256_set1_ps(g.scales[b >> g.shift] * a.scales()[b]);
-            acc[n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, acc[n]);
+            acc[n] = _mm256_add_ps(acc[n], _mm256_mul_ps(_mm256_cvtepi32_ps(sums), scale));
         }
     }
     let mut out = [0f32; N];
