@@ -65,6 +65,8 @@ export interface SamplingOptions {
   repetition_penalty?: number;
   seed?: number;
   stop?: string | string[];
+  /** Keep generating past end-of-sequence tokens (fixed-length benchmarks). */
+  ignore_eos?: boolean;
   /** Reuse the cached prefix shared with the previous prompt (default true). */
   reuse_cache?: boolean;
 }

@@ -75,7 +75,7 @@ export class Runtime {
     this.interrupted = false;
     try {
       const request = {};
-      for (const k of ['max_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'seed', 'stop']) {
+      for (const k of ['max_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'seed', 'stop', 'ignore_eos']) {
         if (options[k] !== undefined && options[k] !== null) request[k] = options[k];
       }
       if (typeof request.stop === 'string') request.stop = [request.stop];

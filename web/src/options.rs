@@ -25,6 +25,8 @@ pub struct GenerationRequest {
     pub seed: Option<u64>,
     /// Stop strings (not part of the output).
     pub stop: Option<Vec<String>>,
+    /// Keep going past end-of-sequence tokens (benchmarks that need a fixed length).
+    pub ignore_eos: Option<bool>,
 }
 
 impl GenerationRequest {
@@ -54,7 +56,11 @@ impl GenerationRequest {
             max_tokens: self.max_tokens.unwrap_or(256),
             sampling,
             stop_strings: self.stop.clone().unwrap_or_default(),
-            stop_token_ids: eos_ids.to_vec(),
+            stop_token_ids: if self.ignore_eos == Some(true) {
+                Vec::new()
+            } else {
+                eos_ids.to_vec()
+            },
         })
     }
 }

@@ -14,6 +14,8 @@ pub(crate) mod dense;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 mod portable;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
 
 pub use activation::ActivationQ8;
 pub use dense::{dense_matmul, DenseMatrix};
@@ -30,7 +32,9 @@ pub fn kernel_isa() -> &'static str {
     }
     #[cfg(target_arch = "aarch64")]
     return "neon";
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return "wasm32 simd128";
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
     return "wasm32 portable";
     #[allow(unreachable_code)]
     "portable"
@@ -166,7 +170,18 @@ fn row_chunk(
                     neon::dot_q8(&kernel, a)
                 };
             }
-            #[cfg(not(target_arch = "aarch64"))]
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            {
+                *o = if int4 {
+                    simd128::dot_q4(&kernel, a)
+                } else {
+                    simd128::dot_q8(&kernel, a)
+                };
+            }
+            #[cfg(not(any(
+                target_arch = "aarch64",
+                all(target_arch = "wasm32", target_feature = "simd128")
+            )))]
             {
                 *o = if int4 {
                     portable::dot_q4(&kernel, a)
