@@ -24,6 +24,10 @@ function yieldToEventLoop() {
   return new Promise((r) => { queue.push(r); channel.port2.postMessage(null); });
 }
 
+// Options forwarded to the wasm engine, and those the JS side consumes itself.
+const SAMPLING_KEYS = new Set(['max_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'seed', 'stop', 'ignore_eos']);
+const PASSED_ELSEWHERE = new Set(['messages', 'stream', 'model', 'reuse_cache', 'user']);
+
 const call = (f) => { try { return f(); } catch (e) { throw LmfastError.from(e); } };
 
 export class Runtime {
@@ -75,8 +79,12 @@ export class Runtime {
     this.interrupted = false;
     try {
       const request = {};
-      for (const k of ['max_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'seed', 'stop', 'ignore_eos']) {
-        if (options[k] !== undefined && options[k] !== null) request[k] = options[k];
+      for (const [k, v] of Object.entries(options)) {
+        if (v === undefined || v === null || PASSED_ELSEWHERE.has(k)) continue;
+        if (!SAMPLING_KEYS.has(k)) {
+          throw new LmfastError('input', `unknown option '${k}' (known: ${[...SAMPLING_KEYS, ...PASSED_ELSEWHERE].join(', ')})`);
+        }
+        request[k] = v;
       }
       if (typeof request.stop === 'string') request.stop = [request.stop];
       call(() => this.engine.start(Uint32Array.from(promptIds), JSON.stringify(request), options.reuse_cache !== false));

@@ -215,6 +215,55 @@ const tests = {
 };
 
 
+tests['api'] = async (base) => {
+  // The JS API's shapes and behaviours, in a worker and on the page's thread.
+  const nativeChat = JSON.parse(execFileSync(LMFAST, ['generate', '--chat', '--model', EXPORT, '--prompt', 'What is the capital of France?', '--temperature', '0', '--max-tokens', '12', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString());
+  await withBrowser(NO_WEBGPU_ARGS, async (page) => {
+    await open(page, base);
+    const r = await page.evaluate(async (model) => {
+      const { Engine, LmfastError } = await import('/pkg/src/index.js');
+      const out = {};
+      for (const worker of [true, false]) {
+        const engine = await Engine.load(model, { cache: 'none', worker });
+        const key = worker ? 'worker' : 'page';
+        const ids = await engine.tokenize('Hello, world');
+        const text = await engine.detokenize(ids);
+        const messages = [{ role: 'user', content: 'What is the capital of France?' }];
+        const whole = await engine.chat.completions.create({ messages, temperature: 0, max_tokens: 12 });
+        const chunks = [];
+        for await (const c of await engine.chat.completions.create({ messages, temperature: 0, max_tokens: 12, stream: true })) chunks.push(c);
+        // Interrupt a long generation after a few tokens.
+        const stream = await engine.generate('Once upon a time', { temperature: 0, max_tokens: 400, stream: true });
+        let n = 0;
+        for await (const c of stream) { n += 1; if (n === 3) engine.interrupt(); }
+        const after = await engine.generate('The capital of France is', { temperature: 0, max_tokens: 4 });
+        let bad = null;
+        try { await engine.generate('x', { temprature: 1 }); } catch (e) { bad = { code: e.code, message: e.message, isError: e instanceof LmfastError }; }
+        const seeded = [];
+        for (let i = 0; i < 2; i += 1) seeded.push((await engine.generate('Tell me a story', { temperature: 0.9, seed: 42, max_tokens: 16 })).choices[0].text);
+        out[key] = { ids, text, whole, chunks, interruptedAfter: n, after: after.choices[0], bad, seeded, info: await engine.info() };
+        await engine.unload();
+      }
+      return out;
+    }, `/${EXPORT}/`);
+    for (const [key, x] of Object.entries(r)) {
+      const streamed = x.chunks.map((c) => c.choices[0].delta.content || '').join('');
+      const last = x.chunks[x.chunks.length - 1];
+      console.log(`  ${key}: chat ${JSON.stringify(x.whole.choices[0].message.content)} (${x.whole.usage.completion_tokens} tokens), ${x.chunks.length} chunks, interrupted after ${x.interruptedAfter}, bad option -> ${x.bad && x.bad.code}`);
+      if (x.text !== 'Hello, world') throw new Error(`${key}: detokenize(tokenize) gave ${JSON.stringify(x.text)}`);
+      if (x.whole.object !== 'chat.completion' || x.whole.choices[0].message.role !== 'assistant') throw new Error(`${key}: not a chat.completion`);
+      if (x.whole.choices[0].message.content !== nativeChat.text) throw new Error(`${key}: the chat answer ${JSON.stringify(x.whole.choices[0].message.content)} is not native's ${JSON.stringify(nativeChat.text)}`);
+      if (streamed !== x.whole.choices[0].message.content) throw new Error(`${key}: streamed ${JSON.stringify(streamed)} differs from the whole answer`);
+      if (x.chunks[0].choices[0].delta.role !== 'assistant' || last.choices[0].finish_reason === null || !last.usage) throw new Error(`${key}: stream chunks are not OpenAI-shaped`);
+      if (x.interruptedAfter > 8) throw new Error(`${key}: interrupt() did not stop the stream (${x.interruptedAfter} chunks)`);
+      if (!x.after.text.includes('Paris')) throw new Error(`${key}: the engine did not recover after an interrupt`);
+      if (!x.bad || x.bad.code !== 'input' || !x.bad.message.includes('temprature') || !x.bad.isError) throw new Error(`${key}: a misspelt option gave ${JSON.stringify(x.bad)}`);
+      if (x.seeded[0] !== x.seeded[1]) throw new Error(`${key}: the same seed gave different samples`);
+      if (x.info.backend !== 'cpu' || x.info.model.config.num_layers !== 30) throw new Error(`${key}: info() is wrong`);
+    }
+  });
+};
+
 tests['npm-package'] = async (base) => {
   // `npm pack` in pkg/, installed into a fresh folder, imported by a plain HTML page that
   // streams a greedy answer, with WebGPU and with WebGPU turned off.
