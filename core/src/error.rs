@@ -52,6 +52,9 @@ pub enum Error {
     /// The compute backend failed (device lost, readback failed).
     #[error("backend: {0}")]
     Backend(String),
+    /// The WebGPU/wgpu device refused or failed an operation (validation, memory, readback).
+    #[error("gpu: {0}")]
+    Gpu(String),
 }
 
 /// `Result` with [`Error`].

@@ -12,6 +12,8 @@ pub mod engine;
 pub mod error;
 pub mod format;
 pub mod generate;
+#[cfg(feature = "webgpu")]
+pub mod gpu_model;
 pub mod kv_cache;
 pub mod lm;
 pub mod model;

@@ -30,6 +30,26 @@ const PASSED_ELSEWHERE = new Set(['messages', 'stream', 'model', 'reuse_cache', 
 
 const call = (f) => { try { return f(); } catch (e) { throw LmfastError.from(e); } };
 
+/** The browser's own description of its WebGPU adapter (wgpu cannot see GPUAdapterInfo). */
+export async function browserAdapterInfo() {
+  const gpu = globalThis.navigator && navigator.gpu;
+  if (!gpu) return null;
+  try {
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) return null;
+    const i = adapter.info || (adapter.requestAdapterInfo ? await adapter.requestAdapterInfo() : {});
+    const name = [i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' ');
+    return {
+      name: name || 'unknown adapter',
+      vendor: i.vendor || '', architecture: i.architecture || '', device: i.device || '', description: i.description || '',
+      is_fallback_adapter: !!(i.isFallbackAdapter || adapter.isFallbackAdapter),
+      features: Array.from(adapter.features || []),
+    };
+  } catch {
+    return null;
+  }
+}
+
 export class Runtime {
   constructor(engine, manifest, stats, loadSeconds, url) {
     this.engine = engine;
@@ -58,11 +78,14 @@ export class Runtime {
       },
     });
     const engine = call(() => loader.finish(contextLength));
-    return new Runtime(engine, manifest, stats, (performance.now() - started) / 1000, url);
+    const runtime = new Runtime(engine, manifest, stats, (performance.now() - started) / 1000, url);
+    runtime.adapter = JSON.parse(engine.info()).backend === 'webgpu' ? await browserAdapterInfo() : null;
+    return runtime;
   }
 
   info() {
     const info = JSON.parse(this.engine.info());
+    if (info.adapter && this.adapter) info.adapter = { ...info.adapter, ...this.adapter };
     info.load = { ...this.stats, seconds: this.loadSeconds, url: this.url };
     info.wasm_memory_bytes = wasmMemoryBytes();
     return info;
@@ -150,7 +173,10 @@ export class Runtime {
 export async function kernelChecks(wasmUrl) {
   await initWasm(wasmUrl);
   try {
-    return JSON.parse(await runKernelChecks());
+    const report = JSON.parse(await runKernelChecks());
+    const adapter = await browserAdapterInfo();
+    if (adapter) report.adapter = { ...report.adapter, ...adapter };
+    return report;
   } catch (e) {
     throw LmfastError.from(e);
   }

@@ -22,7 +22,7 @@ pub(crate) struct Parts {
     pub runner: Runner,
     pub context_length: usize,
     pub adapter: Option<serde_json::Value>,
-    pub lost: Option<Rc<RefCell<Option<String>>>>,
+    pub lost: Option<std::sync::Arc<std::sync::Mutex<Option<String>>>>,
     pub fallback_reason: Option<String>,
 }
 
@@ -229,7 +229,12 @@ async fn step(state: &Rc<RefCell<State>>) -> Result<serde_json::Value, WebError>
     let (runner, mut cache, input, greedy) = {
         let mut guard = state.borrow_mut();
         let s = &mut *guard;
-        if let Some(reason) = s.parts.lost.as_ref().and_then(|l| l.borrow().clone()) {
+        if let Some(reason) = s
+            .parts
+            .lost
+            .as_ref()
+            .and_then(|l| l.lock().ok().and_then(|g| g.clone()))
+        {
             return Err(WebError::DeviceLost(reason));
         }
         let running = s

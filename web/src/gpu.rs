@@ -1,8 +1,7 @@
 //! Getting a WebGPU device from the browser, and what we tell the page about it.
 
 use crate::errors::WebError;
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 /// A WebGPU device and queue, with the adapter's facts and a slot the device-lost callback
 /// fills.
@@ -14,21 +13,19 @@ pub struct Gpu {
     /// Adapter name, vendor, architecture, features and limits we rely on (JSON).
     pub facts: serde_json::Value,
     /// Set (with the browser's reason) when the device is lost.
-    pub lost: Rc<RefCell<Option<String>>>,
+    pub lost: Arc<Mutex<Option<String>>>,
 }
 
 impl Gpu {
     /// Asks the browser for a high-performance adapter and a device with its limits.
     pub async fn request() -> Result<Self, WebError> {
-        let instance = wgpu::Instance::new(&wgpu::InstanceDescriptor {
-            backends: wgpu::Backends::BROWSER_WEBGPU,
-            ..wgpu::InstanceDescriptor::default()
-        });
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
+        descriptor.backends = wgpu::Backends::BROWSER_WEBGPU;
+        let instance = wgpu::Instance::new(descriptor);
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,
-                force_fallback_adapter: false,
-                compatible_surface: None,
+                ..wgpu::RequestAdapterOptions::default()
             })
             .await
             .map_err(|e| WebError::WebGpu(format!("no WebGPU adapter: {e}")))?;
@@ -60,10 +57,14 @@ impl Gpu {
             })
             .await
             .map_err(|e| WebError::WebGpu(format!("the adapter refused a device: {e}")))?;
-        let lost = Rc::new(RefCell::new(None));
+        // wgpu asks for a `Send` callback; in the single-threaded browser build the mutex is
+        // never contended.
+        let lost = Arc::new(Mutex::new(None));
         let slot = lost.clone();
         device.set_device_lost_callback(move |reason, message| {
-            *slot.borrow_mut() = Some(format!("{reason:?}: {message}"));
+            if let Ok(mut s) = slot.lock() {
+                *s = Some(format!("{reason:?}: {message}"));
+            }
         });
         Ok(Self {
             device,

@@ -9,7 +9,7 @@
 
 mod cache;
 mod matrix;
-mod ops;
+pub(crate) mod ops;
 
 pub use cache::CpuKvCache;
 pub use matrix::Matrix;

@@ -6,7 +6,7 @@
 use crate::parallel;
 
 /// `out = x / sqrt(mean(x²) + eps) · w` for every row of width `w.len()`.
-pub(super) fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
+pub(crate) fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
     for (row, dst) in x.chunks_exact(w.len()).zip(out.chunks_exact_mut(w.len())) {
         let mean_square = row.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
         let inv = 1.0 / (mean_square + eps).sqrt();
@@ -18,7 +18,7 @@ pub(super) fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
 
 /// Rotates each head of `x` (`heads × head_dim` per token) in Hugging Face's half-split
 /// convention; `cos`/`sin` hold `head_dim / 2` values per token.
-pub(super) fn rope(x: &mut [f32], heads: usize, head_dim: usize, cos: &[f32], sin: &[f32]) {
+pub(crate) fn rope(x: &mut [f32], heads: usize, head_dim: usize, cos: &[f32], sin: &[f32]) {
     let half = head_dim / 2;
     for (t, token) in x.chunks_exact_mut(heads * head_dim).enumerate() {
         let (c, s) = (
@@ -37,7 +37,7 @@ pub(super) fn rope(x: &mut [f32], heads: usize, head_dim: usize, cos: &[f32], si
 }
 
 /// `silu(gate) · up`, reading `gate|up` rows of width `2·inner` into `out` rows of `inner`.
-pub(super) fn swiglu(gate_up: &[f32], inner: usize, out: &mut [f32]) {
+pub(crate) fn swiglu(gate_up: &[f32], inner: usize, out: &mut [f32]) {
     for (src, dst) in gate_up
         .chunks_exact(2 * inner)
         .zip(out.chunks_exact_mut(inner))
@@ -50,7 +50,7 @@ pub(super) fn swiglu(gate_up: &[f32], inner: usize, out: &mut [f32]) {
 }
 
 /// Shapes of one attention call.
-pub(super) struct AttentionShape {
+pub(crate) struct AttentionShape {
     pub heads: usize,
     pub kv_heads: usize,
     pub head_dim: usize,
@@ -62,7 +62,7 @@ pub(super) struct AttentionShape {
 
 /// Causal grouped-query attention of `q` (`tokens × heads × head_dim`) over the cached
 /// keys/values up to each token's own position, into `out` (same shape as `q`).
-pub(super) fn attention(
+pub(crate) fn attention(
     q: &[f32],
     keys: &[f32],
     values: &[f32],

@@ -39,6 +39,8 @@ fn lanes(lo: v128, hi: v128) -> [f32; 8] {
 }
 
 /// One int4 row against one activation.
+// `b` addresses three arrays and two raw loads; an iterator would hide the bounds argument.
+#[allow(clippy::needless_range_loop)]
 pub(crate) fn dot_q4(k: &RowKernel<'_>, a: &ActivationQ8) -> f32 {
     let (codes, ad, asum) = (a.codes(), a.scales(), a.sums());
     let blocks = k.words.len() / 4;
@@ -72,6 +74,7 @@ pub(crate) fn dot_q4(k: &RowKernel<'_>, a: &ActivationQ8) -> f32 {
 }
 
 /// One int8 row against one activation.
+#[allow(clippy::needless_range_loop)]
 pub(crate) fn dot_q8(k: &RowKernel<'_>, a: &ActivationQ8) -> f32 {
     let (codes, ad) = (a.natural_codes(), a.scales());
     let blocks = k.words.len() / 8;

@@ -1,0 +1,428 @@
+//! Streaming upload of a model's tensors, one at a time and in any order.
+
+use super::kernels::{Kernels, ParamSlots};
+use super::matrix::{GpuMatrix, Part, Storage};
+use super::{GpuModel, Layer, MatSlots, Slots};
+use crate::config::ModelConfig;
+use crate::error::{Error, Result};
+use crate::weights::{names, WeightEntry};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Gives each model an identity, so a cache is never run against another model's buffers.
+static NEXT_MODEL_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Which matrix of a block a stacked part belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stack {
+    Qkv,
+    Output,
+    GateUp,
+    Down,
+}
+
+/// Where a tensor goes.
+#[derive(Debug, Clone, Copy)]
+enum Role {
+    Embedding,
+    Head,
+    /// Row `index` of the norms buffer.
+    Norm(usize),
+    /// A part of `layer`'s `stack` matrix at row `row0`.
+    Matrix {
+        layer: usize,
+        stack: Stack,
+        row0: usize,
+    },
+    /// Values at `offset` of the bias buffer.
+    Bias(usize),
+}
+
+/// Builds a [`GpuModel`] from tensors handed over one at a time (each host copy is dropped
+/// once it has been written to the device), so a browser never holds a whole model twice.
+pub struct GpuModelBuilder {
+    k: Kernels,
+    config: ModelConfig,
+    max_binding: u64,
+    expected: HashMap<String, (Role, Vec<usize>)>,
+    received: HashSet<String>,
+    embedding: Option<GpuMatrix>,
+    head: Option<GpuMatrix>,
+    /// Per layer: q|k|v, o, gate|up, down.
+    matrices: Vec<[Option<GpuMatrix>; 4]>,
+    norms: wgpu::Buffer,
+    biases: wgpu::Buffer,
+}
+
+impl GpuModelBuilder {
+    /// Compiles every kernel for `device` and prepares the buffers of `config`'s model.
+    pub fn new(device: wgpu::Device, queue: wgpu::Queue, config: &ModelConfig) -> Result<Self> {
+        config.validate()?;
+        if config.head_dim > super::kernels::MAX_HEAD_DIM {
+            return Err(Error::config(
+                "head_dim",
+                format!(
+                    "{} is wider than the GPU attention kernel's {}",
+                    config.head_dim,
+                    super::kernels::MAX_HEAD_DIM
+                ),
+            ));
+        }
+        let k = Kernels::new(device, queue);
+        let (h, inner, v) = (
+            config.hidden_size,
+            config.intermediate_size,
+            config.vocab_size,
+        );
+        let q = config.num_heads * config.head_dim;
+        let kv = config.num_kv_heads * config.head_dim;
+        let qkv = q + 2 * kv;
+        let mut expected = HashMap::new();
+        let mut add = |name: String, role: Role, shape: Vec<usize>| {
+            expected.insert(name, (role, shape));
+        };
+        add(names::TOKEN_EMBD.into(), Role::Embedding, vec![v, h]);
+        if !config.tie_word_embeddings {
+            add(names::OUTPUT.into(), Role::Head, vec![v, h]);
+        }
+        add(
+            names::OUTPUT_NORM.into(),
+            Role::Norm(2 * config.num_layers),
+            vec![h],
+        );
+        for layer in 0..config.num_layers {
+            let n = |part: &str| names::block(layer, part);
+            let m = |stack, row0| Role::Matrix { layer, stack, row0 };
+            add(n("attn_norm.weight"), Role::Norm(2 * layer), vec![h]);
+            add(n("ffn_norm.weight"), Role::Norm(2 * layer + 1), vec![h]);
+            add(n("attn_q.weight"), m(Stack::Qkv, 0), vec![q, h]);
+            add(n("attn_k.weight"), m(Stack::Qkv, q), vec![kv, h]);
+            add(n("attn_v.weight"), m(Stack::Qkv, q + kv), vec![kv, h]);
+            add(n("attn_output.weight"), m(Stack::Output, 0), vec![h, q]);
+            add(n("ffn_gate.weight"), m(Stack::GateUp, 0), vec![inner, h]);
+            add(n("ffn_up.weight"), m(Stack::GateUp, inner), vec![inner, h]);
+            add(n("ffn_down.weight"), m(Stack::Down, 0), vec![h, inner]);
+            if config.attention_bias {
+                add(n("attn_q.bias"), Role::Bias(layer * qkv), vec![q]);
+                add(n("attn_k.bias"), Role::Bias(layer * qkv + q), vec![kv]);
+                add(n("attn_v.bias"), Role::Bias(layer * qkv + q + kv), vec![kv]);
+            }
+        }
+        let norms = k.storage(
+            "norms",
+            ((2 * config.num_layers + 1) * h * 4) as u64,
+            wgpu::BufferUsages::empty(),
+        )?;
+        let bias_bytes = if config.attention_bias {
+            config.num_layers * qkv * 4
+        } else {
+            16
+        };
+        let biases = k.storage("biases", bias_bytes as u64, wgpu::BufferUsages::empty())?;
+        let max_binding = k.max_binding;
+        Ok(Self {
+            k,
+            config: config.clone(),
+            max_binding,
+            expected,
+            received: HashSet::new(),
+            embedding: None,
+            head: None,
+            matrices: (0..config.num_layers)
+                .map(|_| [None, None, None, None])
+                .collect(),
+            norms,
+            biases,
+        })
+    }
+
+    /// Caps each buffer of a matrix at `bytes` (at most the device's own limit), splitting
+    /// matrices into more row chunks; for tests of the chunked path on small models.
+    pub fn with_max_binding_bytes(mut self, bytes: u64) -> Self {
+        self.max_binding = bytes.clamp(256, self.k.max_binding);
+        self
+    }
+
+    /// Uploads tensor `name` (a canonical name from [`crate::weights::names`], shaped as
+    /// [`crate::cpu_model::CpuModel::new`] checks) and drops the host copy. Errors name the
+    /// tensor: an unknown name, a wrong shape, a duplicate, a packed norm or bias, or a
+    /// storage that differs from the projections stacked with it.
+    ///
+    /// `output.weight` is accepted and ignored when the model ties its head to the embedding.
+    pub fn add_tensor(&mut self, name: &str, entry: WeightEntry) -> Result<()> {
+        if name == names::OUTPUT && self.config.tie_word_embeddings {
+            return Ok(());
+        }
+        let Some((role, shape)) = self.expected.get(name).cloned() else {
+            return Err(Error::tensor(name, "is not a tensor of this model"));
+        };
+        if self.received.contains(name) {
+            return Err(Error::tensor(name, "was given twice"));
+        }
+        let found = match &entry {
+            WeightEntry::Dense(t) => t.shape.clone(),
+            WeightEntry::Packed(p) => vec![p.rows(), p.cols()],
+        };
+        if found != shape {
+            return Err(Error::tensor(
+                name,
+                format!("expected shape {shape:?}, found {found:?}"),
+            ));
+        }
+        let part = match &entry {
+            WeightEntry::Dense(t) => Part::Dense(t),
+            WeightEntry::Packed(p) => Part::Packed(p),
+        };
+        let h = self.config.hidden_size;
+        match role {
+            Role::Norm(index) | Role::Bias(index) => {
+                let WeightEntry::Dense(t) = &entry else {
+                    return Err(Error::tensor(name, "must be dense f32 values, not packed"));
+                };
+                let (buffer, offset) = match role {
+                    Role::Norm(_) => (&self.norms, index * h),
+                    _ => (&self.biases, index),
+                };
+                self.k.queue.write_buffer(
+                    buffer,
+                    (offset * 4) as u64,
+                    bytemuck::cast_slice(&t.data),
+                );
+            }
+            Role::Embedding | Role::Head => {
+                let m = GpuMatrix::allocate(
+                    &self.k,
+                    name,
+                    shape[0],
+                    shape[1],
+                    part.storage(),
+                    self.max_binding,
+                )?;
+                m.write(&self.k, name, 0, part)?;
+                match role {
+                    Role::Embedding => self.embedding = Some(m),
+                    _ => self.head = Some(m),
+                }
+            }
+            Role::Matrix { layer, stack, row0 } => {
+                let (q, kv) = (
+                    self.config.num_heads * self.config.head_dim,
+                    self.config.num_kv_heads * self.config.head_dim,
+                );
+                let inner = self.config.intermediate_size;
+                let (index, rows, cols, label) = match stack {
+                    Stack::Qkv => (0, q + 2 * kv, h, "attn_qkv"),
+                    Stack::Output => (1, h, q, "attn_output.weight"),
+                    Stack::GateUp => (2, 2 * inner, h, "ffn_gate_up"),
+                    Stack::Down => (3, h, inner, "ffn_down.weight"),
+                };
+                let slot = &mut self.matrices[layer][index];
+                if slot.is_none() {
+                    *slot = Some(GpuMatrix::allocate(
+                        &self.k,
+                        &names::block(layer, label),
+                        rows,
+                        cols,
+                        part.storage(),
+                        self.max_binding,
+                    )?);
+                }
+                if let Some(m) = slot.as_ref() {
+                    m.write(&self.k, name, row0, part)?;
+                }
+            }
+        }
+        self.received.insert(name.to_owned());
+        Ok(())
+    }
+
+    /// The model, once every tensor has arrived; the error lists every missing one.
+    pub fn finish(self) -> Result<GpuModel> {
+        let mut missing: Vec<&str> = self
+            .expected
+            .keys()
+            .filter(|n| !self.received.contains(*n))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            missing.sort_unstable();
+            return Err(Error::tensor(
+                missing.join(", "),
+                "missing from the checkpoint",
+            ));
+        }
+        let c = &self.config;
+        let missing_matrix = || Error::Gpu("a matrix was never allocated".into());
+        let embedding = self.embedding.ok_or_else(missing_matrix)?;
+        let mut layers = Vec::with_capacity(c.num_layers);
+        for m in self.matrices {
+            let [Some(qkv), Some(output), Some(gate_up), Some(down)] = m else {
+                return Err(missing_matrix());
+            };
+            layers.push(Layer {
+                qkv,
+                output,
+                gate_up,
+                down,
+            });
+        }
+        let head = self.head;
+        let slots = plan_slots(c, &embedding, head.as_ref(), &layers, self.k.uniform_align);
+        let params = self.k.uniform("params", slots.0.bytes());
+        Ok(GpuModel {
+            id: NEXT_MODEL_ID.fetch_add(1, Ordering::Relaxed),
+            k: self.k,
+            config: self.config.clone(),
+            embedding,
+            head,
+            layers,
+            norms: self.norms,
+            biases: self.biases,
+            params,
+            slots: slots.1,
+            inverse_frequencies: crate::model::inverse_frequencies(&self.config),
+        })
+    }
+}
+
+/// Writes every dispatch's static parameters and remembers where each went.
+fn plan_slots(
+    c: &ModelConfig,
+    embedding: &GpuMatrix,
+    head: Option<&GpuMatrix>,
+    layers: &[Layer],
+    align: u64,
+) -> (ParamSlots, Slots) {
+    let mut p = ParamSlots::new(align);
+    let h = c.hidden_size as u32;
+    let eps = c.rms_norm_eps.to_bits();
+    let norm = |p: &mut ParamSlots, index: usize, use_head: u32| {
+        p.push(&[h, (index * c.hidden_size) as u32, use_head, eps])
+    };
+    let embed: Vec<u64> = embedding
+        .chunks
+        .iter()
+        .map(|ch| {
+            let (kind, asym, f16, group) = storage_words(embedding.storage);
+            p.push(&[
+                ch.rows as u32,
+                embedding.cols as u32,
+                group,
+                embedding.scale_stride as u32,
+                f16,
+                asym,
+                kind,
+                ch.row0 as u32,
+            ])
+        })
+        .collect();
+    let mut layer_slots = Vec::with_capacity(layers.len());
+    let hd = c.head_dim as u32;
+    for (l, layer) in layers.iter().enumerate() {
+        let attn_norm = norm(&mut p, 2 * l, 0);
+        let ffn_norm = norm(&mut p, 2 * l + 1, 0);
+        let qkv_width = c.num_heads * c.head_dim + 2 * c.num_kv_heads * c.head_dim;
+        let rope = p.push(&[
+            c.num_heads as u32,
+            c.num_kv_heads as u32,
+            hd,
+            0,
+            (l * qkv_width) as u32,
+            u32::from(c.attention_bias),
+            0,
+            0,
+        ]);
+        layer_slots.push((
+            attn_norm,
+            ffn_norm,
+            rope,
+            matrix_slots(&mut p, &layer.qkv, false, false),
+            matrix_slots(&mut p, &layer.output, true, false),
+            matrix_slots(&mut p, &layer.gate_up, false, false),
+            matrix_slots(&mut p, &layer.down, true, false),
+        ));
+    }
+    let final_norm = norm(&mut p, 2 * c.num_layers, 1);
+    let head_slots = matrix_slots(&mut p, head.unwrap_or(embedding), false, true);
+    let scale = 1.0 / (c.head_dim as f32).sqrt();
+    let attention = p.push(&[
+        c.num_heads as u32,
+        c.num_kv_heads as u32,
+        hd,
+        0,
+        scale.to_bits(),
+    ]);
+    let swiglu = p.push(&[c.intermediate_size as u32, 0, 0, 0]);
+    let argmax = p.push(&[c.vocab_size as u32, 0, 0, 0]);
+    let slots = Slots {
+        embed,
+        layers: layer_slots
+            .into_iter()
+            .map(
+                |(attn_norm, ffn_norm, rope, qkv, output, gate_up, down)| super::LayerSlots {
+                    attn_norm,
+                    ffn_norm,
+                    rope,
+                    qkv,
+                    output,
+                    gate_up,
+                    down,
+                },
+            )
+            .collect(),
+        final_norm,
+        head: head_slots,
+        attention,
+        swiglu,
+        argmax,
+    };
+    (p, slots)
+}
+
+/// `(kind, asym, f16, group)` words of a storage (kind 0: int4, 1: int8, 2: dense).
+pub(crate) fn storage_words(s: Storage) -> (u32, u32, u32, u32) {
+    match s {
+        Storage::Q4 { asym, f16, group } => (0, u32::from(asym), u32::from(f16), group as u32),
+        Storage::Q8 { f16, group } => (1, 0, u32::from(f16), group as u32),
+        Storage::Dense => (2, 0, 0, 32),
+    }
+}
+
+/// The parameter words of one chunk of a matrix product.
+pub(crate) fn matmul_words(
+    m: &GpuMatrix,
+    rows: usize,
+    row0: usize,
+    accumulate: bool,
+    use_head: bool,
+) -> [u32; 10] {
+    let (_, asym, f16, group) = storage_words(m.storage);
+    [
+        rows as u32,
+        m.cols as u32,
+        group,
+        m.scale_stride as u32,
+        f16,
+        asym,
+        m.rows as u32,
+        row0 as u32,
+        u32::from(accumulate),
+        u32::from(use_head),
+    ]
+}
+
+pub(super) fn matrix_slots(
+    p: &mut ParamSlots,
+    m: &GpuMatrix,
+    accumulate: bool,
+    use_head: bool,
+) -> MatSlots {
+    MatSlots {
+        quant: p.push(&[m.cols as u32, u32::from(use_head), 0, 0]),
+        chunks: m
+            .chunks
+            .iter()
+            .map(|ch| p.push(&matmul_words(m, ch.rows, ch.row0, accumulate, use_head)))
+            .collect(),
+    }
+}

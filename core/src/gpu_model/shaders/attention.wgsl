@@ -1,0 +1,119 @@
+// Causal grouped-query attention of one (token, head) per workgroup over the cached keys
+// and values up to the token's position, as cpu_model::ops::attention: scores scaled by
+// 1/sqrt(head_dim), max-subtracted softmax, then Σ_j (p_j/total)·v_j summed in j order.
+// Scores are recomputed in each pass rather than stored, so no buffer grows with context.
+struct Params {
+    heads: u32,
+    kv_heads: u32,
+    head_dim: u32,
+    unused: u32,
+    scale: f32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
+}
+
+@group(0) @binding(1) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> q: array<f32>;
+@group(0) @binding(3) var<storage, read> keys: array<f32>;
+@group(0) @binding(4) var<storage, read> values: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+
+// head_dim is at most MAX_HD (the host checks).
+const MAX_HD: u32 = 256u;
+
+var<workgroup> qs: array<f32, 256>;
+var<workgroup> red: array<f32, 64>;
+var<workgroup> weights: array<f32, 64>;
+
+// quant::kernels::dense::dot: eight partial sums over chunks of eight, then the tail.
+fn score(key_base: u32) -> f32 {
+    let hd = p.head_dim;
+    var acc: array<f32, 8>;
+    let whole = hd / 8u * 8u;
+    for (var c = 0u; c < whole; c += 8u) {
+        for (var i = 0u; i < 8u; i++) {
+            acc[i] = acc[i] + qs[c + i] * keys[key_base + c + i];
+        }
+    }
+    var tail = 0.0;
+    for (var c = whole; c < hd; c++) {
+        tail += qs[c] * keys[key_base + c];
+    }
+    var total = 0.0;
+    for (var i = 0u; i < 8u; i++) {
+        total += acc[i];
+    }
+    return (total + tail) * p.scale;
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let hd = p.head_dim;
+    let h = wid.x;
+    let t = wid.y;
+    let n = call.start + t + 1u;
+    let kv = h / (p.heads / p.kv_heads);
+    let base = kv * call.capacity * hd;
+    let q_base = (t * p.heads + h) * hd;
+    for (var d = lid; d < hd; d += 64u) {
+        qs[d] = q[q_base + d];
+    }
+    workgroupBarrier();
+
+    var local_max = bitcast<f32>(0xff7fffffu);
+    for (var j = lid; j < n; j += 64u) {
+        local_max = max(local_max, score(base + j * hd));
+    }
+    red[lid] = local_max;
+    workgroupBarrier();
+    for (var stride = 32u; stride > 0u; stride >>= 1u) {
+        if (lid < stride) {
+            red[lid] = max(red[lid], red[lid + stride]);
+        }
+        workgroupBarrier();
+    }
+    let m = red[0];
+    workgroupBarrier();
+
+    var local_total = 0.0;
+    for (var j = lid; j < n; j += 64u) {
+        local_total += exp(score(base + j * hd) - m);
+    }
+    red[lid] = local_total;
+    workgroupBarrier();
+    for (var stride = 32u; stride > 0u; stride >>= 1u) {
+        if (lid < stride) {
+            red[lid] += red[lid + stride];
+        }
+        workgroupBarrier();
+    }
+    let total = red[0];
+
+    var acc: array<f32, 4>;
+    for (var j0 = 0u; j0 < n; j0 += 64u) {
+        let j = j0 + lid;
+        if (j < n) {
+            weights[lid] = exp(score(base + j * hd) - m) / total;
+        }
+        workgroupBarrier();
+        let count = min(64u, n - j0);
+        for (var k = 0u; k < 4u; k++) {
+            let d = lid + k * 64u;
+            if (d < hd) {
+                var a = acc[k];
+                for (var jj = 0u; jj < count; jj++) {
+                    a += weights[jj] * values[base + (j0 + jj) * hd + d];
+                }
+                acc[k] = a;
+            }
+        }
+        workgroupBarrier();
+    }
+    for (var k = 0u; k < 4u; k++) {
+        let d = lid + k * 64u;
+        if (d < hd) {
+            out[q_base + d] = acc[k];
+        }
+    }
+}

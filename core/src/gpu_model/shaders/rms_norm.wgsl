@@ -1,0 +1,42 @@
+// out = x / sqrt(mean(x²) + eps) · w, one workgroup per row (cpu_model::ops::rms_norm).
+// The final norm (use_head) reads rows from call.head_row0 and writes them from row 0.
+struct Params {
+    cols: u32,
+    weight_offset: u32,
+    use_head: u32,
+    eps: f32,
+}
+
+@group(0) @binding(1) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> weight: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+var<workgroup> red: array<f32, 64>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let rows = select(call.seq, call.head_rows, p.use_head != 0u);
+    let row = wid.x;
+    if (row >= rows) {
+        return;
+    }
+    let src = (row + select(0u, call.head_row0, p.use_head != 0u)) * p.cols;
+    var sum = 0.0;
+    for (var c = lid; c < p.cols; c += 64u) {
+        let v = x[src + c];
+        sum += v * v;
+    }
+    red[lid] = sum;
+    workgroupBarrier();
+    for (var stride = 32u; stride > 0u; stride >>= 1u) {
+        if (lid < stride) {
+            red[lid] += red[lid + stride];
+        }
+        workgroupBarrier();
+    }
+    let inv = 1.0 / sqrt(red[0] / f32(p.cols) + p.eps);
+    for (var c = lid; c < p.cols; c += 64u) {
+        out[row * p.cols + c] = x[src + c] * inv * weight[p.weight_offset + c];
+    }
+}
