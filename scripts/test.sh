@@ -10,13 +10,13 @@ ensure_apt mesa-vulkan-drivers
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
-log "cargo clippy (workspace, -D warnings)"
-cargo clippy --release --locked --workspace --all-targets -- -D warnings
+log "cargo clippy (workspace with the WGSL decoder, -D warnings)"
+cargo clippy --release --locked --workspace --all-targets --features lmfast-tests/webgpu -- -D warnings
 export LMFAST_REQUIRE_MODEL=1
 log "cargo test (workspace, release)"
 cargo test --release --locked --workspace
-log "cargo test (burn wgpu device on Vulkan: flex vs wgpu logits)"
-cargo test --release --locked -p lmfast-tests --features wgpu --test model_wgpu
+log "cargo test (on Vulkan/lavapipe: burn's wgpu device vs flex, our WGSL decoder vs the CPU decoder)"
+cargo test --release --locked -p lmfast-tests --features wgpu,webgpu --test model_wgpu --test gpu_model
 log "browser tests (headless chromium: the wasm CPU path, WebGPU where built, caching, npm package)"
 ensure_browser
 bash scripts/build-web.sh
