@@ -20,7 +20,8 @@ cargo test --release --locked -p lmfast-tests --features wgpu,webgpu --test mode
 log "browser tests (headless chromium: the wasm CPU path, WebGPU where built, caching, npm package)"
 ensure_browser
 bash scripts/build-web.sh
-build_native
+# target/release/lmfast is the binary `cargo test --workspace` built (and its CLI tests ran);
+# `cargo build -p lmfast-native-runner` would rebuild core with other features (~6 min).
 ensure_default_export
 mkdir -p target/browser-fixtures
 target/release/lmfast export tests/reference/fixtures/tiny-hf/llama --out target/browser-fixtures/tiny-llama-q4 \
