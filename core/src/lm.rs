@@ -2,7 +2,7 @@
 
 use crate::config::ModelConfig;
 use crate::cpu_model::{CpuKvCache, CpuModel};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::kv_cache::KvCache;
 use crate::model::LlamaModel;
 
@@ -80,4 +80,30 @@ impl CausalLm for CpuModel {
     fn forward_all(&self, tokens: &[u32], cache: &mut CpuKvCache) -> Result<Vec<f32>> {
         CpuModel::forward_all(self, tokens, cache)
     }
+}
+
+/// Checks a forward call every model path accepts alike: at least one token, every id inside
+/// the vocabulary, and room in a cache holding `len` of `capacity` positions.
+pub(crate) fn check_forward(
+    config: &ModelConfig,
+    tokens: &[u32],
+    len: usize,
+    capacity: usize,
+) -> Result<()> {
+    if tokens.is_empty() {
+        return Err(Error::Generation("no tokens to run".into()));
+    }
+    if let Some(bad) = tokens.iter().find(|&&t| t as usize >= config.vocab_size) {
+        return Err(Error::Generation(format!(
+            "token id {bad} is outside the vocabulary of {}",
+            config.vocab_size
+        )));
+    }
+    let seq = tokens.len();
+    if len + seq > capacity {
+        return Err(Error::Generation(format!(
+            "the context is full: {len} positions used, {seq} more asked, room for {capacity}"
+        )));
+    }
+    Ok(())
 }

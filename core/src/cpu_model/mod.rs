@@ -179,22 +179,8 @@ impl CpuModel {
 
     fn hidden_states(&self, tokens: &[u32], cache: &mut CpuKvCache) -> Result<Vec<f32>> {
         let c = &self.config;
-        if tokens.is_empty() {
-            return Err(Error::Generation("no tokens to run".into()));
-        }
-        if let Some(bad) = tokens.iter().find(|&&t| t as usize >= c.vocab_size) {
-            return Err(Error::Generation(format!(
-                "token id {bad} is outside the vocabulary of {}",
-                c.vocab_size
-            )));
-        }
+        crate::lm::check_forward(c, tokens, cache.len, cache.capacity)?;
         let (start, seq) = (cache.len, tokens.len());
-        if start + seq > cache.capacity {
-            return Err(Error::Generation(format!(
-                "the context is full: {start} positions used, {seq} more asked, room for {}",
-                cache.capacity
-            )));
-        }
         let h = c.hidden_size;
         let mut x = vec![0f32; seq * h];
         for (row, &t) in x.chunks_exact_mut(h).zip(tokens) {

@@ -133,8 +133,8 @@ impl GpuModel {
             .iter()
             .zip(&self.slots.embed)
             .map(|(ch, &s)| {
-                let scales = ch.scales.as_ref().unwrap_or(&k.dummy);
-                let mins = ch.mins.as_ref().unwrap_or(&k.dummy);
+                let scales = ch.scales.as_ref().unwrap_or(&k.unused_binding);
+                let mins = ch.mins.as_ref().unwrap_or(&k.unused_binding);
                 k.bind(
                     &k.embed,
                     &call,
@@ -262,8 +262,8 @@ pub(super) fn bind_matmul(
         .zip(&slots.chunks)
         .map(|(ch, &s)| {
             let slot = (params, s);
-            let scales = ch.scales.as_ref().unwrap_or(&k.dummy);
-            let mins = ch.mins.as_ref().unwrap_or(&k.dummy);
+            let scales = ch.scales.as_ref().unwrap_or(&k.unused_binding);
+            let mins = ch.mins.as_ref().unwrap_or(&k.unused_binding);
             let group = match m.storage {
                 Storage::Dense => k.bind(&k.dense.one, call, slot, &[input, &ch.q], &[out]),
                 Storage::Q4 { .. } => k.bind(

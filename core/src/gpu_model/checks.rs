@@ -350,8 +350,8 @@ async fn embed_check(k: &Kernels, rng: &mut Rng) -> Result<KernelCheck> {
         .iter()
         .zip(&offsets)
         .map(|(ch, &o)| {
-            let scales = ch.scales.as_ref().unwrap_or(&k.dummy);
-            let mins = ch.mins.as_ref().unwrap_or(&k.dummy);
+            let scales = ch.scales.as_ref().unwrap_or(&k.unused_binding);
+            let mins = ch.mins.as_ref().unwrap_or(&k.unused_binding);
             k.bind(
                 &k.embed,
                 &call,

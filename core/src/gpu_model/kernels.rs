@@ -51,7 +51,7 @@ pub(crate) struct Kernels {
     pub(crate) embed: Kernel,
     pub(crate) argmax: Kernel,
     /// Bound where a kernel declares a buffer the matrix at hand lacks (minimums).
-    pub(crate) dummy: wgpu::Buffer,
+    pub(crate) unused_binding: wgpu::Buffer,
     /// The largest storage binding (and buffer) this device allows.
     pub(crate) max_binding: u64,
     pub(crate) uniform_align: u64,
@@ -164,8 +164,8 @@ impl Kernels {
         let swiglu = single("swiglu", include_str!("shaders/swiglu.wgsl"), 1, 1);
         let embed = single("embed", include_str!("shaders/embed.wgsl"), 4, 1);
         let argmax = single("argmax", include_str!("shaders/argmax.wgsl"), 1, 1);
-        let dummy = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("dummy"),
+        let unused_binding = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("unused binding"),
             size: 16,
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
@@ -183,7 +183,7 @@ impl Kernels {
             swiglu,
             embed,
             argmax,
-            dummy,
+            unused_binding,
             max_binding,
             uniform_align,
             rows_per_group: 64 / lanes,

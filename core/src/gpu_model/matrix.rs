@@ -199,12 +199,12 @@ impl GpuMatrix {
                 let scales = self.scale_bytes(p.scales(), p.groups_per_row());
                 let stride_bytes = scales.len() / rows;
                 self.write_rows(k, row0, rows, &scales, stride_bytes, |c| {
-                    c.scales.as_ref().unwrap_or(&k.dummy)
+                    c.scales.as_ref().unwrap_or(&k.unused_binding)
                 });
                 if let Some(m) = p.mins() {
                     let mins = self.scale_bytes(m, p.groups_per_row());
                     self.write_rows(k, row0, rows, &mins, stride_bytes, |c| {
-                        c.mins.as_ref().unwrap_or(&k.dummy)
+                        c.mins.as_ref().unwrap_or(&k.unused_binding)
                     });
                 }
             }

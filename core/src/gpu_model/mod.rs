@@ -181,22 +181,7 @@ impl GpuModel {
                 "this cache was made by another GpuModel".into(),
             ));
         }
-        if tokens.is_empty() {
-            return Err(Error::Generation("no tokens to run".into()));
-        }
-        if let Some(bad) = tokens.iter().find(|&&t| t as usize >= c.vocab_size) {
-            return Err(Error::Generation(format!(
-                "token id {bad} is outside the vocabulary of {}",
-                c.vocab_size
-            )));
-        }
-        let (start, seq) = (cache.len, tokens.len());
-        if start + seq > cache.capacity {
-            return Err(Error::Generation(format!(
-                "the context is full: {start} positions used, {seq} more asked, room for {}",
-                cache.capacity
-            )));
-        }
+        crate::lm::check_forward(c, tokens, cache.len, cache.capacity)?;
         Ok(())
     }
 
