@@ -29,6 +29,8 @@ enum Command {
     Verify(commands::verify::VerifyArgs),
     /// Measure prefill and decode speed, time to first token, load time and peak memory.
     Bench(commands::bench::BenchArgs),
+    /// Serve the chat page, the export folders and an OpenAI-compatible API over HTTP.
+    Serve(commands::serve::ServeArgs),
     /// Measure model quality.
     #[command(subcommand)]
     Eval(commands::eval::EvalCommand),
@@ -44,6 +46,7 @@ fn main() -> anyhow::Result<()> {
         Command::Export(args) => commands::export::run(args),
         Command::Verify(args) => commands::verify::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Serve(args) => commands::serve::run(args),
         Command::Eval(cmd) => commands::eval::run(cmd),
     }
 }
