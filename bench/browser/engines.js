@@ -1,8 +1,9 @@
 // In-page half of the browser benchmark (bench/browser/run.mjs drives it with page.evaluate).
-// One engine per page: load it, generate from token ids with per-token streaming, report
-// memory. Every time is taken here, on the page's clock, the same way for every engine:
-// time to first token = from the call to the first streamed token; decode tokens/s = (tokens
-// after the first) / (time from the first streamed token to the end of the stream).
+// One engine per page: load it, generate from token ids token by token, report memory.
+// Every time is taken here, on the page's clock, the same way for every engine:
+// time to first token = from the call to the first token (lmfast: streamed from its worker;
+// wllama: returned by samplingSample); decode tokens/s = (tokens after the first) / (time from
+// the first token to the last).
 
 const WLLAMA = '/bench/browser/node_modules/@wllama/wllama/esm';
 let engine = null;   // the loaded engine: { kind, handle }
@@ -24,10 +25,15 @@ export async function load(cfg) {
     engine = { kind: 'lmfast', handle };
   } else {
     const { Wllama } = await import(`${WLLAMA}/index.js`);
-    const handle = new Wllama({ default: `${WLLAMA}/wasm/wllama.wasm` }, { suppressNativeLog: true, logger: quietLogger });
-    // n_gpu_layers 0: the CPU (wasm) build; with WebGPU flags off there is no adapter anyway.
+    // Both builds are given; wllama takes the multi-threaded one when n_threads > 1 and the
+    // page is cross-origin isolated, the single-threaded one otherwise.
+    const handle = new Wllama({
+      'single-thread/wllama.wasm': `${WLLAMA}/single-thread/wllama.wasm`,
+      'multi-thread/wllama.wasm': `${WLLAMA}/multi-thread/wllama.wasm`,
+    }, { suppressNativeLog: true, logger: quietLogger });
+    // n_batch = the context: a prompt is prefilled in one llama_decode call, as lmfast does.
     await handle.loadModelFromUrl(new URL(cfg.model, location.href).href, {
-      n_threads: cfg.threads, n_ctx: cfg.context, n_gpu_layers: 0,
+      n_threads: cfg.threads, n_ctx: cfg.context, n_batch: cfg.context,
     });
     engine = { kind: 'wllama', handle };
   }
@@ -41,18 +47,13 @@ export async function unload() {
   engine = null;
 }
 
-/**
- * Greedy generation of exactly `gen` tokens (end-of-sequence ignored) from the prompt `ids`;
- * `text` is the same prompt as text (for wllama, which takes text only: it must tokenize to
- * `ids`, checked below by its prompt token count and by bench/make_prompt_texts.py).
- */
-export async function generate(ids, text, gen) {
+/** Greedy generation of exactly `gen` tokens (end-of-sequence ignored) from the prompt `ids`. */
+export async function generate(ids, gen) {
   const t0 = performance.now();
   let tFirst = null;
   let tLast = null;
+  const tokens = [];
   if (engine.kind === 'lmfast') {
-    const tokens = [];
-    let text = '';
     const stream = await engine.handle.generate(ids, {
       stream: true, temperature: 0, max_tokens: gen, ignore_eos: true, reuse_cache: false,
     });
@@ -61,47 +62,36 @@ export async function generate(ids, text, gen) {
       if (tFirst === null) tFirst = t;
       tLast = t;
       tokens.push(chunk.token);
-      text += chunk.text;
     }
-    return summarize(ids.length, tokens.length, t0, tFirst, tLast, { tokens, text });
+    // With ignore_eos lmfast generates exactly max_tokens, but its stream skips a token whose
+    // text is empty (the first byte of a character split over two tokens arrives with the
+    // next one), so the chunks can number fewer than the tokens: count the tokens asked for.
+    return summarize(ids.length, gen, t0, tFirst, tLast, tokens);
   }
-  // wllama 3 runs llama-server's request handling in wasm and hands it the request as JSON:
-  // cache_prompt: false stops it from reusing the previous run's KV cache (each run prefills
-  // all of the prompt), temperature 0 selects llama.cpp's greedy sampler and ignore_eos keeps
-  // it going for exactly max_tokens.
-  let last = null;
-  let out = '';
-  await engine.handle.createCompletion({
-    prompt: text, max_tokens: gen, temperature: 0, ignore_eos: true, cache_prompt: false,
-    stream: true,
-    onData: (chunk) => {
-      const t = performance.now();
-      // The stream carries one chunk per token (a token that ends inside a UTF-8 character
-      // waits for the next one); the last chunk carries usage and llama.cpp's own timings.
-      const piece = chunk.choices && chunk.choices[0] && chunk.choices[0].text ? chunk.choices[0].text : '';
-      if (tFirst === null && piece) tFirst = t;
-      tLast = t;
-      out += piece;
-      last = chunk;
-    },
-  });
-  const timings = last && last.timings ? last.timings : null;
-  const usage = last && last.usage ? last.usage : null;
-  const generated = timings ? timings.predicted_n : usage ? usage.completion_tokens : null;
-  const prompt = timings ? timings.prompt_n : usage ? usage.prompt_tokens : null;
-  if (generated !== gen || prompt !== ids.length) {
-    throw new Error(`wllama processed ${prompt} prompt tokens and generated ${generated} (asked ${ids.length} and ${gen})`);
+  // wllama's own completion loop (createCompletion in wllama 2.3.7) with the prompt given as
+  // ids and no end-of-generation check: clear the KV cache, prefill, then sample / accept /
+  // decode one token at a time. temp 0 with top_k 1 and neutral penalties is llama.cpp's greedy
+  // choice. The token after the last one is not decoded (lmfast does not either).
+  const w = engine.handle;
+  await w.samplingInit({ temp: 0, top_k: 1, penalty_repeat: 1, penalty_freq: 0, penalty_present: 0 });
+  await w.kvClear();
+  await w.samplingAccept(ids);
+  await w.decode(ids, {});
+  for (let i = 0; i < gen; i += 1) {
+    const { token } = await w.samplingSample();
+    const t = performance.now();
+    if (tFirst === null) tFirst = t;
+    tLast = t;
+    tokens.push(token);
+    if (i + 1 < gen) {
+      await w.samplingAccept([token]);
+      await w.decode([token], {});
+    }
   }
-  return summarize(ids.length, generated, t0, tFirst, tLast, {
-    text: out,
-    engine_timings: timings && {
-      prompt_n: timings.prompt_n, prompt_per_second: timings.prompt_per_second,
-      predicted_n: timings.predicted_n, predicted_per_second: timings.predicted_per_second,
-    },
-  });
+  return summarize(ids.length, tokens.length, t0, tFirst, tLast, tokens);
 }
 
-function summarize(promptTokens, generated, t0, tFirst, tLast, extra) {
+function summarize(promptTokens, generated, t0, tFirst, tLast, tokens) {
   const ttft = (tFirst - t0) / 1000;
   const decodeSeconds = (tLast - tFirst) / 1000;
   return {
@@ -111,7 +101,7 @@ function summarize(promptTokens, generated, t0, tFirst, tLast, extra) {
     prefill_tok_s: promptTokens / ttft,
     decode_s: decodeSeconds,
     decode_tok_s: generated > 1 ? (generated - 1) / decodeSeconds : null,
-    ...extra,
+    tokens,
   };
 }
 

@@ -1,7 +1,8 @@
 // Browser benchmark: lmfast-web (WebGPU and its wasm CPU path, on the q4g32 export) side by
-// side with wllama (llama.cpp in wasm, single- and multi-threaded, on the original Q4_1 GGUF),
-// in Debian's headless Chromium driven by playwright-core, pages served by server.mjs with
-// COOP/COEP headers (cross-origin isolated: wasm threads and measureUserAgentSpecificMemory).
+// side with wllama 2.3.7 (llama.cpp in wasm, its single- and multi-threaded builds, on the
+// original Q4_1 GGUF), in Debian's headless Chromium driven by playwright-core, pages served by
+// server.mjs with COOP/COEP headers (cross-origin isolated: wasm threads and
+// measureUserAgentSpecificMemory).
 //
 //   node bench/browser/run.mjs [--runs 3] [--webgpu-runs 2] [--webgpu-gen-tokens 16]
 //       [--engines lmfast-webgpu,lmfast-cpu,wllama-1t,wllama-2t] [--context 1024]
@@ -34,7 +35,8 @@ const { chromium } = require('playwright-core');
 const argv = process.argv.slice(2);
 const arg = (name, fallback) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : fallback; };
 if (argv.includes('-h') || argv.includes('--help')) {
-  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(0, 21).join('\n'));
+  const head = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  console.log(head.slice(0, head.findIndex((l) => !l.startsWith('//'))).join('\n'));
   process.exit(0);
 }
 const RUNS = Number(arg('--runs', 3));
@@ -64,17 +66,11 @@ const need = (p, hint) => { if (!fs.existsSync(path.join(ROOT, p))) { console.er
 need('pkg/wasm/lmfast_web_bg.wasm', 'scripts/build-web.sh builds it');
 need(`${EXPORT}/manifest.json`, 'lmfast export, see README');
 need(GGUF, 'scripts/fetch-model.sh');
-need('bench/browser/node_modules/@wllama/wllama/esm/wasm/wllama.wasm', 'npm ci in bench/browser');
+need('bench/browser/node_modules/@wllama/wllama/esm/multi-thread/wllama.wasm', 'npm ci in bench/browser');
 
 const ALL_IDS = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'prompt-ids-2048.json'), 'utf8'));
 const IDS = ALL_IDS.slice(0, PROMPT_TOKENS);
-// The same prompts as text (wllama takes text only), each checked to tokenize back to its ids.
-const TEXTS = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'prompt-texts.json'), 'utf8'));
-const textOf = (n) => {
-  if (!TEXTS[String(n)]) { console.error(`bench/prompt-texts.json has no ${n}-token prompt (bench/make_prompt_texts.py --lengths ...)`); process.exit(1); }
-  return TEXTS[String(n)];
-};
-for (const n of [PROMPT_TOKENS, 16, ...SCALING]) textOf(n);
+if (Math.max(PROMPT_TOKENS, ...SCALING) > ALL_IDS.length) { console.error(`at most ${ALL_IDS.length} prompt tokens`); process.exit(2); }
 // The native benchmark writes its own copy of the ids (make_prompt_ids.py); they must agree.
 const nativeIds = path.join(ROOT, 'bench', 'out', 'prompt_ids.json');
 if (fs.existsSync(nativeIds)) {
@@ -137,6 +133,8 @@ async function openSession(cfg, port) {
   const page = context.pages()[0] || (await context.newPage());
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  // Engines report failures from their workers through the console.
+  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text().slice(0, 500)); });
   const url = `http://127.0.0.1:${port}/bench/browser/page.html`;
   await page.goto(url);
   const call = (fn, ...a) => page.evaluate(async ({ fn, a }) => (await import('/bench/browser/engines.js'))[fn](...a), { fn, a });
@@ -156,24 +154,29 @@ async function benchSession(name, port) {
   const cfg = { ...CONFIGS[name], context: CONTEXT };
   const gen = cfg.webgpu ? WEBGPU_GEN : GEN_TOKENS;
   const s = await openSession(cfg, port);
+  let step = 'cold load';
   try {
     const cold = await s.call('load', cfg);
     await s.call('unload');
     await s.reload();
+    step = 'warm load';
     const warm = await s.call('load', cfg);
+    step = 'first request';
     // The first request after a load pays one-time costs (wasm tier-up, buffer growth,
     // pipeline creation); it gives the "warm load to first token" figure (so it generates just
     // 2 tokens), the second request the steady speeds. On WebGPU (SwiftShader: minutes per
     // request) the one request gives both.
-    const first = await s.call('generate', IDS, textOf(PROMPT_TOKENS), cfg.webgpu ? gen : 2);
-    const steady = cfg.webgpu ? first : await s.call('generate', IDS, textOf(PROMPT_TOKENS), gen);
+    const first = await s.call('generate', IDS, cfg.webgpu ? gen : 2);
+    step = 'measured request';
+    const steady = cfg.webgpu ? first : await s.call('generate', IDS, gen);
+    step = 'memory';
     const mem = await s.call('memory');
     await s.call('unload');
     const peaks = await s.close();
     return { cold_load_s: cold, warm_load_s: warm, first_request: first, steady, memory: mem, ...peaks, load_avg: loadavg(), page_errors: s.errors };
   } catch (e) {
     await s.close().catch(() => {});
-    throw e;
+    throw new Error(`${step}: ${e.message}\n${s.errors.slice(-5).join('\n')}`);
   }
 }
 
@@ -216,14 +219,14 @@ async function scaling(port) {
     const s = await openSession(cfg, port);
     await s.call('load', cfg);
     // Warm-up request: wasm tier-up and buffer growth happen here, not in the first length.
-    await s.call('generate', ALL_IDS.slice(0, 16), textOf(16), 4);
+    await s.call('generate', ALL_IDS.slice(0, 16), 4);
     sessions[name] = s;
   }
   const points = Object.fromEntries(SCALING_ENGINES.map((n) => [n, []]));
   try {
     for (const n of SCALING) {
       for (const name of SCALING_ENGINES) {
-        const r = await sessions[name].call('generate', ALL_IDS.slice(0, n), textOf(n), SCALING_GEN);
+        const r = await sessions[name].call('generate', ALL_IDS.slice(0, n), SCALING_GEN);
         points[name].push({ prompt_tokens: n, gen_tokens: SCALING_GEN, ttft_s: r.ttft_s, prefill_tok_s: r.prefill_tok_s, decode_tok_s: r.decode_tok_s, load_avg: loadavg() });
         log(`scaling ${name.padEnd(13)} prompt ${String(n).padStart(4)}: prefill ${r.prefill_tok_s.toFixed(1)} tok/s, decode ${r.decode_tok_s.toFixed(1)} tok/s`);
       }
