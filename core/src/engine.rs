@@ -10,8 +10,10 @@ use crate::cpu_model::CpuModel;
 use crate::error::{Error, Result};
 use crate::generate::{generate, Detokenizer, GenerateOptions, GenerateOutput, TokenEvent};
 use crate::lm::CausalLm;
+#[cfg(feature = "burn")]
 use crate::model::LlamaModel;
 use crate::tokenizer::Tokenizer;
+#[cfg(feature = "burn")]
 use burn::tensor::Device;
 use std::ops::ControlFlow;
 
@@ -19,6 +21,7 @@ use std::ops::ControlFlow;
 #[derive(Debug, Clone)]
 pub enum Runner {
     /// The burn decoder on a burn device (CPU flex, wgpu, …).
+    #[cfg(feature = "burn")]
     Burn(Box<LlamaModel>),
     /// The fused CPU path with our packed kernels.
     Cpu(Box<CpuModel>),
@@ -28,6 +31,7 @@ impl Runner {
     /// A short name for logs and `lmfast info`.
     pub fn describe(&self) -> String {
         match self {
+            #[cfg(feature = "burn")]
             Runner::Burn(m) => format!("burn ({:?})", m.device()),
             Runner::Cpu(_) => format!(
                 "fused CPU ({} kernels, {} threads)",
@@ -51,6 +55,7 @@ impl Engine {
     /// Places `checkpoint`'s weights on `device` and keeps its tokenizer and template.
     ///
     /// `context_length` caps the KV cache (and so memory); `None` uses the model's own maximum.
+    #[cfg(feature = "burn")]
     pub fn new(
         checkpoint: Checkpoint,
         device: &Device,
@@ -102,6 +107,7 @@ impl Engine {
     /// The model's hyper-parameters.
     pub fn config(&self) -> &ModelConfig {
         match &self.model {
+            #[cfg(feature = "burn")]
             Runner::Burn(m) => m.config(),
             Runner::Cpu(m) => m.config(),
         }
@@ -183,6 +189,7 @@ impl Engine {
         options.max_tokens = options.max_tokens.min(room);
         let capacity = prompt_ids.len() + options.max_tokens;
         match &self.model {
+            #[cfg(feature = "burn")]
             Runner::Burn(m) => self.run(m.as_ref(), capacity, prompt_ids, &options, on_token),
             Runner::Cpu(m) => self.run(m.as_ref(), capacity, prompt_ids, &options, on_token),
         }

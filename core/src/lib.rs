@@ -3,6 +3,9 @@
 //!
 //! Start with [`format::gguf`] (reading checkpoints), [`config::ModelConfig`],
 //! [`model`] (the burn decoder) and [`generate`] (the token loop).
+//!
+//! The burn decoder is the `burn` feature (on by default). The browser build turns it off:
+//! it runs the fused CPU decoder or the WGSL one, and burn would only add compile time.
 
 pub mod chat_template;
 pub mod checkpoint;
@@ -14,11 +17,14 @@ pub mod format;
 pub mod generate;
 #[cfg(feature = "webgpu")]
 pub mod gpu_model;
+#[cfg(feature = "burn")]
 pub mod kv_cache;
 pub mod lm;
+#[cfg(feature = "burn")]
 pub mod model;
 pub mod parallel;
 pub mod quant;
+pub mod rope_frequencies;
 pub mod sampling;
 pub mod tokenizer;
 pub mod weights;

@@ -3,7 +3,9 @@
 use crate::config::ModelConfig;
 use crate::cpu_model::{CpuKvCache, CpuModel};
 use crate::error::{Error, Result};
+#[cfg(feature = "burn")]
 use crate::kv_cache::KvCache;
+#[cfg(feature = "burn")]
 use crate::model::LlamaModel;
 
 /// A cache of past positions.
@@ -32,6 +34,7 @@ pub trait CausalLm {
     fn forward_all(&self, tokens: &[u32], cache: &mut Self::Cache) -> Result<Vec<f32>>;
 }
 
+#[cfg(feature = "burn")]
 impl ContextCache for KvCache {
     fn len(&self) -> usize {
         KvCache::len(self)
@@ -50,6 +53,7 @@ impl ContextCache for CpuKvCache {
     }
 }
 
+#[cfg(feature = "burn")]
 impl CausalLm for LlamaModel {
     type Cache = KvCache;
     fn config(&self) -> &ModelConfig {

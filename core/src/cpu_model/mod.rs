@@ -16,8 +16,8 @@ pub use matrix::Matrix;
 
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};
-use crate::model::inverse_frequencies;
 use crate::quant::kernels::ActivationQ8;
+use crate::rope_frequencies::inverse_frequencies;
 use crate::weights::{names, ModelWeights};
 use ops::AttentionShape;
 

@@ -280,7 +280,7 @@ impl GpuModelBuilder {
             biases: self.biases,
             params,
             slots: slots.1,
-            inverse_frequencies: crate::model::inverse_frequencies(&self.config),
+            inverse_frequencies: crate::rope_frequencies::inverse_frequencies(&self.config),
         })
     }
 }

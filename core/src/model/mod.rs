@@ -10,8 +10,9 @@ mod mlp;
 mod norm;
 mod rope;
 
+pub use crate::rope_frequencies::inverse_frequencies;
 pub use linear::Linear;
-pub use rope::{inverse_frequencies, Rope, RopeTables};
+pub use rope::{Rope, RopeTables};
 
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};

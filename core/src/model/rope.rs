@@ -1,7 +1,8 @@
 //! Rotary position embeddings in Hugging Face's convention: the pairs rotated together are
 //! `(i, i + head_dim/2)`, and `cos`/`sin` tables are precomputed once for every position.
 
-use crate::config::{ModelConfig, RopeScaling};
+use crate::config::ModelConfig;
+use crate::rope_frequencies::inverse_frequencies;
 use burn::tensor::{Device, Tensor, TensorData};
 
 /// The rotation frequencies of a model; [`Rope::tables`] turns them into per-position tables.
@@ -17,41 +18,6 @@ pub struct RopeTables {
     cos: Tensor<3>,
     sin: Tensor<3>,
     half: usize,
-}
-
-/// The rotation frequency of each pair, with the config's scaling applied.
-pub fn inverse_frequencies(config: &ModelConfig) -> Vec<f32> {
-    let dim = config.head_dim;
-    let base = config.rope_theta;
-    let mut inv: Vec<f32> = (0..dim / 2)
-        .map(|i| 1.0 / libm::powf(base, (2 * i) as f32 / dim as f32))
-        .collect();
-    match config.rope_scaling {
-        None => {}
-        // Dividing positions by the factor is the same as dividing every frequency.
-        Some(RopeScaling::Linear { factor }) => inv.iter_mut().for_each(|f| *f /= factor),
-        Some(RopeScaling::Llama3 {
-            factor,
-            low_freq_factor,
-            high_freq_factor,
-            original_max_position_embeddings,
-        }) => {
-            let old = original_max_position_embeddings as f32;
-            let low_wavelen = old / low_freq_factor;
-            let high_wavelen = old / high_freq_factor;
-            for f in &mut inv {
-                let wavelen = 2.0 * std::f32::consts::PI / *f;
-                if wavelen > low_wavelen {
-                    *f /= factor;
-                } else if wavelen >= high_wavelen {
-                    let smooth =
-                        (old / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
-                    *f = (1.0 - smooth) * *f / factor + smooth * *f;
-                }
-            }
-        }
-    }
-    inv
 }
 
 impl Rope {

@@ -293,6 +293,7 @@ fn a_failed_export_leaves_nothing_and_an_existing_folder_is_kept() {
     assert!(leftovers(&tmp.0).is_empty(), "{:?}", leftovers(&tmp.0));
 }
 
+#[cfg(feature = "burn")]
 #[test]
 fn the_burn_decoder_runs_packed_weights_through_the_same_kernels() {
     let tmp = TempDir::new("burn");
