@@ -17,10 +17,14 @@ enum Sink {
     Cpu(ModelWeights),
     /// Uploaded to GPU buffers as they complete (the host copy is dropped at once).
     #[cfg(all(target_arch = "wasm32", feature = "webgpu"))]
-    Gpu {
-        builder: lmfast_core::gpu_model::GpuModelBuilder,
-        gpu: crate::gpu::Gpu,
-    },
+    Gpu(Box<GpuSink>),
+}
+
+/// The GPU side of a load: the device and the model being uploaded to it.
+#[cfg(all(target_arch = "wasm32", feature = "webgpu"))]
+struct GpuSink {
+    builder: lmfast_core::gpu_model::GpuModelBuilder,
+    gpu: crate::gpu::Gpu,
 }
 
 /// Receives an export's shards one at a time and becomes a [`WebEngine`].
@@ -66,7 +70,7 @@ impl ModelLoader {
         match self.sink {
             Sink::Cpu(_) => "cpu".into(),
             #[cfg(all(target_arch = "wasm32", feature = "webgpu"))]
-            Sink::Gpu { .. } => "webgpu".into(),
+            Sink::Gpu(_) => "webgpu".into(),
         }
     }
 
@@ -119,7 +123,7 @@ impl ModelLoader {
             gpu.queue.clone(),
             config,
         )?;
-        Ok(Sink::Gpu { builder, gpu })
+        Ok(Sink::Gpu(Box::new(GpuSink { builder, gpu })))
     }
 
     #[cfg(not(all(target_arch = "wasm32", feature = "webgpu")))]
@@ -139,7 +143,7 @@ impl ModelLoader {
                     WeightEntry::Packed(p) => weights.insert_packed(name, p),
                 },
                 #[cfg(all(target_arch = "wasm32", feature = "webgpu"))]
-                Sink::Gpu { builder, .. } => builder.add_tensor(&name, entry)?,
+                Sink::Gpu(sink) => sink.builder.add_tensor(&name, entry)?,
             }
         }
         Ok(count)
@@ -169,11 +173,14 @@ impl ModelLoader {
                 None,
             ),
             #[cfg(all(target_arch = "wasm32", feature = "webgpu"))]
-            Sink::Gpu { builder, gpu } => (
-                Runner::Gpu(Rc::new(builder.finish()?)),
-                Some(gpu.facts),
-                Some(gpu.lost),
-            ),
+            Sink::Gpu(sink) => {
+                let GpuSink { builder, gpu } = *sink;
+                (
+                    Runner::Gpu(Rc::new(builder.finish()?)),
+                    Some(gpu.facts),
+                    Some(gpu.lost),
+                )
+            }
         };
         WebEngine::new(crate::engine::Parts {
             manifest,

@@ -23,7 +23,7 @@ pub enum Cache {
     Cpu(CpuKvCache),
     /// GPU buffers.
     #[cfg(all(target_arch = "wasm32", feature = "webgpu"))]
-    Gpu(GpuKvCache),
+    Gpu(Box<GpuKvCache>),
 }
 
 /// What a forward pass gives back: the logits, or only the argmax when the caller asked
@@ -50,7 +50,7 @@ impl Runner {
         Ok(match self {
             Runner::Cpu(m) => Cache::Cpu(m.new_cache(capacity)?),
             #[cfg(all(target_arch = "wasm32", feature = "webgpu"))]
-            Runner::Gpu(m) => Cache::Gpu(m.new_cache(capacity)?),
+            Runner::Gpu(m) => Cache::Gpu(Box::new(m.new_cache(capacity)?)),
         })
     }
 
