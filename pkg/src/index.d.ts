@@ -32,6 +32,9 @@ export interface LoadProgress {
   /** Index of the shard this event is about (-1 before the first). */
   shard: number;
   shards: number;
+  /** Bytes obtained so far of this event's shard, and its size. */
+  shardLoaded: number;
+  shardTotal: number;
   file: string;
   /** Whether the shard came from the browser's storage instead of the network. */
   fromCache: boolean;
@@ -43,7 +46,11 @@ export interface LoadProgress {
 
 export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
-  /** 'auto' (default): WebGPU when the browser gives a device, else the wasm CPU path. */
+  /**
+   * 'auto' (default): WebGPU when the browser gives a hardware adapter, else the wasm CPU path
+   * (also when the only adapter is a software fallback such as SwiftShader, which is slower
+   * than the CPU path). 'webgpu' uses any adapter or fails; 'cpu' never touches WebGPU.
+   */
   backend?: 'auto' | 'webgpu' | 'cpu';
   /** Where shards are kept between visits (default 'cache', the Cache API). */
   cache?: 'cache' | 'opfs' | 'none';

@@ -118,7 +118,13 @@ export async function loadExport(url, { cache = 'cache', onProgress = () => {}, 
   const total = shards.reduce((n, s) => n + s.bytes, 0);
   const stats = { network_bytes: 0, cache_bytes: 0, shards_from_network: 0, shards_from_cache: 0, refetched: 0, warnings: [] };
   let loaded = 0;
-  const report = (extra) => onProgress({ loaded, total, shards: shards.length, ...extra });
+  // Bytes obtained so far of each shard, so a page can draw one bar per shard.
+  const shardLoaded = shards.map(() => 0);
+  const report = (extra) => onProgress({
+    loaded, total, shards: shards.length, ...extra,
+    shardLoaded: extra.shard >= 0 ? shardLoaded[extra.shard] : 0,
+    shardTotal: extra.shard >= 0 ? shards[extra.shard].bytes : 0,
+  });
 
   // One shard is fetched ahead while the previous one is handed to the GPU / wasm.
   const fetchShard = async (i) => {
@@ -126,6 +132,7 @@ export async function loadExport(url, { cache = 'cache', onProgress = () => {}, 
     const cached = await store.get(s.sha256);
     if (cached && cached.byteLength === s.bytes && (await sha256(cached)) === s.sha256) {
       loaded += s.bytes;
+      shardLoaded[i] = s.bytes;
       stats.cache_bytes += s.bytes;
       stats.shards_from_cache += 1;
       report({ phase: 'shard', shard: i, file: s.file, fromCache: true });
@@ -138,10 +145,11 @@ export async function loadExport(url, { cache = 'cache', onProgress = () => {}, 
       const response = await request(base + s.file, { signal, cache: attempt === 0 ? 'default' : 'reload' }, s.file);
       let bytes;
       try {
-        bytes = await readBody(response, s.bytes, (n) => { loaded += n; report({ phase: 'shard', shard: i, file: s.file, fromCache: false, refetched }); }, s.file);
+        bytes = await readBody(response, s.bytes, (n) => { loaded += n; shardLoaded[i] += n; report({ phase: 'shard', shard: i, file: s.file, fromCache: false, refetched }); }, s.file);
       } catch (e) {
         if (e.code !== 'hash' || attempt > 0) throw e;
         loaded = before;
+        shardLoaded[i] = 0;
         refetched = true;
         stats.refetched += 1;
         continue;
@@ -163,6 +171,7 @@ export async function loadExport(url, { cache = 'cache', onProgress = () => {}, 
         throw new LmfastError('hash', `${s.file} is corrupt: its sha256 is ${actual}, the manifest says ${s.sha256} (fetched twice)`, { file: s.file, expected: s.sha256, actual });
       }
       loaded = before;
+      shardLoaded[i] = 0;
       refetched = true;
       stats.refetched += 1;
     }

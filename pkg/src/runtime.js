@@ -66,6 +66,16 @@ export class Runtime {
   static async load(url, { backend = 'auto', cache = 'cache', contextLength = 0, onProgress, wasmUrl } = {}) {
     const started = performance.now();
     await initWasm(wasmUrl);
+    // A software fallback adapter (SwiftShader, WARP) runs WGSL on the CPU, many times slower
+    // than the wasm CPU path: 'auto' takes the CPU path then. 'webgpu' still uses it.
+    let softwareReason = null;
+    if (backend === 'auto') {
+      const adapter = await browserAdapterInfo();
+      if (adapter && adapter.is_fallback_adapter) {
+        softwareReason = `the only WebGPU adapter (${adapter.name}) is a software fallback, slower than the wasm CPU path`;
+        backend = 'cpu';
+      }
+    }
     const { loader, manifest, stats } = await loadExport(url, {
       cache,
       onProgress,
@@ -79,6 +89,7 @@ export class Runtime {
     });
     const engine = call(() => loader.finish(contextLength));
     const runtime = new Runtime(engine, manifest, stats, (performance.now() - started) / 1000, url);
+    runtime.softwareReason = softwareReason;
     runtime.adapter = JSON.parse(engine.info()).backend === 'webgpu' ? await browserAdapterInfo() : null;
     return runtime;
   }
@@ -86,6 +97,7 @@ export class Runtime {
   info() {
     const info = JSON.parse(this.engine.info());
     if (info.adapter && this.adapter) info.adapter = { ...info.adapter, ...this.adapter };
+    if (this.softwareReason) info.fallback_reason = this.softwareReason;
     info.load = { ...this.stats, seconds: this.loadSeconds, url: this.url };
     info.wasm_memory_bytes = wasmMemoryBytes();
     return info;

@@ -309,15 +309,18 @@ tests['npm-package'] = async (base) => {
   window.result = { text: out.textContent, chunks, info: await engine.info() };
 </script></body></html>`);
   console.log(`  packed ${tarball} (${(fs.statSync(path.join(dir, tarball)).size / 1048576).toFixed(1)} MiB), installed into target/npm-smoke`);
-  for (const [label, args] of [['webgpu', WEBGPU_ARGS], ['webgpu off', NO_WEBGPU_ARGS]]) {
+  // WebGPU asked for by name (SwiftShader is a fallback adapter, which 'auto' passes over),
+  // then 'auto' with WebGPU turned off.
+  for (const [label, args, query] of [['webgpu', WEBGPU_ARGS, '?backend=webgpu'], ['webgpu off', NO_WEBGPU_ARGS, '']]) {
     await withBrowser(args, async (page) => {
-      await page.goto(`${base}/target/npm-smoke/index.html`);
+      await page.goto(`${base}/target/npm-smoke/index.html${query}`);
       await page.waitForFunction(() => window.result, null, { timeout: 240000 });
       const r = await page.evaluate(() => window.result);
       console.log(`  ${label}: backend ${r.info.backend}, ${r.chunks} streamed chunks: ${JSON.stringify(r.text)}`);
       if (!r.text.includes('Paris')) throw new Error(`no Paris in ${JSON.stringify(r.text)}`);
       if (r.chunks < 3) throw new Error('the answer was not streamed');
       if (label === 'webgpu off' && r.info.backend !== 'cpu') throw new Error('WebGPU off but the backend is not the CPU');
+      if (label === 'webgpu' && r.info.backend !== 'webgpu') throw new Error(`backend 'webgpu' ran on ${r.info.backend}`);
     });
   }
 };
