@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the browser engine (crate `web`) with wasm-pack into pkg/wasm/, the npm package's
-# binary half. Installs what is missing first: the wasm32 target, wasm-bindgen-cli at the
-# version Cargo.lock pins, and wasm-pack. wasm-opt stays off (its download cannot be reached).
+# Builds the browser engine (crate `web`) into pkg/wasm/, the npm package's binary half:
+# cargo for wasm32, then wasm-bindgen --target web. Installs what is missing first: the
+# wasm32 target and wasm-bindgen-cli at the version Cargo.lock pins.
 #
 # Usage: scripts/build-web.sh            (features from LMFAST_WEB_FEATURES, see below)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -12,12 +12,10 @@ ensure_wasm_tools
 # The WebGPU decoder is a cargo feature of lmfast-web; without it the package runs on the
 # wasm CPU path only.
 features="${LMFAST_WEB_FEATURES-$(default_web_features)}"
-log "building the browser engine (wasm-pack, features: ${features:-none})"
-args=(build web --target web --release --out-dir ../pkg/wasm --out-name lmfast_web --no-typescript --no-pack)
+log "building the browser engine (lmfast-web for wasm32, features: ${features:-none})"
 if [ -n "$features" ]; then
-  CARGO_TARGET_DIR="$LMFAST_ROOT/target/wasm-web" wasm-pack "${args[@]}" -- --locked --features "$features"
+  build_wasm lmfast-web pkg/wasm lmfast_web --features "$features"
 else
-  CARGO_TARGET_DIR="$LMFAST_ROOT/target/wasm-web" wasm-pack "${args[@]}" -- --locked
+  build_wasm lmfast-web pkg/wasm lmfast_web
 fi
 printf '{"features": "%s"}\n' "$features" > pkg/wasm/build.json
-rm -f pkg/wasm/package.json pkg/wasm/README.md

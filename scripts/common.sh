@@ -53,8 +53,10 @@ default_web_features() {
   if [ -f "$LMFAST_ROOT/core/src/gpu_model/checks.rs" ]; then echo webgpu; fi
 }
 
-# The wasm toolchain: the rustup target, wasm-bindgen-cli at Cargo.lock's version (built
-# from crates.io without --locked, which fails for it) and wasm-pack 0.15.1.
+# The wasm toolchain: the rustup target and wasm-bindgen-cli at Cargo.lock's version (built
+# from crates.io without --locked, which fails for it). We call cargo and wasm-bindgen
+# ourselves instead of installing wasm-pack: it would add ~3 minutes of build to a cold
+# machine for two commands.
 ensure_wasm_tools() {
   export PATH="$HOME/.cargo/bin:$PATH"
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
@@ -67,10 +69,22 @@ ensure_wasm_tools() {
     log "installing wasm-bindgen-cli $want (cargo install, ~5 min)"
     cargo install wasm-bindgen-cli --version "$want" --force
   fi
-  if ! command -v wasm-pack >/dev/null 2>&1; then
-    log "installing wasm-pack 0.15.1 (cargo install, ~3 min)"
-    cargo install wasm-pack --version 0.15.1 --locked
-  fi
+}
+
+# Builds a wasm32 cdylib of the workspace (release, in target/wasm) and runs wasm-bindgen
+# --target web on it. Usage: build_wasm PACKAGE OUT_DIR OUT_NAME [cargo args...]
+# wasm-opt is not run: its binaryen download cannot be reached here (ENVIRONMENT.md).
+build_wasm() {
+  local package="$1" out_dir="$2" out_name="$3"
+  shift 3
+  # An absolute target dir: a relative one resolves against the package when cargo runs
+  # from elsewhere, and once put build output into a commit.
+  local target="$LMFAST_ROOT/target/wasm"
+  (cd "$LMFAST_ROOT" && CARGO_TARGET_DIR="$target" cargo build --release --locked \
+    --target wasm32-unknown-unknown -p "$package" "$@")
+  local artifact="$target/wasm32-unknown-unknown/release/${package//-/_}.wasm"
+  mkdir -p "$out_dir"
+  wasm-bindgen --target web --no-typescript --out-dir "$out_dir" --out-name "$out_name" "$artifact"
 }
 
 # Headless Chromium with its driver, and playwright-core (npm) for the browser tests.

