@@ -36,8 +36,8 @@ const REPLY_TIMEOUT = 600_000;
 
 fs.mkdirSync(ARTIFACTS, { recursive: true });
 
-function nativeReply() {
-  const out = execFileSync(LMFAST, ['generate', '--model', EXPORT, '--chat', '--prompt', PROMPT,
+function nativeReply(prompt = PROMPT) {
+  const out = execFileSync(LMFAST, ['generate', '--model', EXPORT, '--chat', '--prompt', prompt,
     '--temperature', '0', '--max-tokens', String(MAX_TOKENS), '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
   return JSON.parse(out.toString()).text;
 }
@@ -238,6 +238,67 @@ try {
     await page.screenshot({ path: path.join(ARTIFACTS, 'reply-dark.png') });
     results.no_webgpu_cold = timing(cold, reply, backend);
     results.no_webgpu_warm = timing(warm, warmReply, backend);
+
+    // Regenerate at temperature 0 answers the same question the same way, in place.
+    await page.click('[data-testid=regenerate]');
+    await page.waitForSelector('[data-testid=reply][data-done=true] [data-testid=reply-stats]:not(:empty)', { timeout: REPLY_TIMEOUT });
+    let messages = await page.evaluate(() => JSON.parse(localStorage.getItem('lmfast.conversation.v1')).messages);
+    if (messages.length !== 2 || messages[1].content !== expected) throw new Error(`regenerate: ${JSON.stringify(messages)}`);
+    console.log('ok   regenerate gives the same greedy reply in place');
+
+    // Edit and resend: the question is replaced and answered afresh.
+    const edited = 'Name three colours.';
+    await page.click('[data-testid=user-message] button');
+    await page.fill('.edit-box', edited);
+    await page.click('text=Save & send');
+    await page.waitForFunction(() => {
+      const m = JSON.parse(localStorage.getItem('lmfast.conversation.v1') || '{"messages":[]}').messages;
+      return m.length === 2 && m[1].stats;
+    }, null, { timeout: REPLY_TIMEOUT });
+    messages = await page.evaluate(() => JSON.parse(localStorage.getItem('lmfast.conversation.v1')).messages);
+    const editedExpected = nativeReply(edited);
+    if (messages[0].content !== edited || messages[1].content !== editedExpected) {
+      throw new Error(`edit and resend: ${JSON.stringify(messages)} (native: ${JSON.stringify(editedExpected)})`);
+    }
+    console.log(`ok   edit and resend: ${JSON.stringify(edited)} → ${JSON.stringify(messages[1].content)} (= native)`);
+
+    // Esc stops a long reply; what was generated stays, marked as stopped.
+    await page.click('[data-testid=clear]');
+    await page.click('[data-testid=settings-button]');
+    await page.fill('[data-testid=max-tokens]', '400');
+    await page.locator('[data-testid=max-tokens]').dispatchEvent('change');
+    await page.click('[aria-label="Close settings"]');
+    await page.fill('[data-testid=prompt]', 'Tell me a long story about a dragon and a knight.');
+    await page.press('[data-testid=prompt]', 'Enter');
+    await page.waitForFunction(() => {
+      const r = [...document.querySelectorAll('[data-testid=reply]')].pop();
+      return r && r.innerText.trim().length > 20;
+    }, null, { timeout: REPLY_TIMEOUT });
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid=reply][data-done=true] [data-testid=reply-stats]:not(:empty)', { timeout: 30_000 });
+    const stopped = await page.locator('[data-testid=reply-stats]').last().innerText();
+    const tokens = Number((stopped.match(/(\d+) tokens/) || [])[1]);
+    if (!/stopped$/.test(stopped) || !(tokens > 0 && tokens < 400)) throw new Error(`Esc did not stop the reply: '${stopped}'`);
+    console.log(`ok   Esc stopped the reply after ${tokens} tokens`);
+
+    // Errors are shown with what to do: a model URL that does not exist ...
+    await page.goto(`${url}?model=/models/no-such-model/`);
+    await page.waitForSelector('[data-testid=error]', { timeout: 60_000 });
+    const missing = await page.locator('[data-testid=error]').innerText();
+    const missingCode = await page.locator('[data-testid=error]').getAttribute('data-code');
+    if (missingCode !== 'http' || !/manifest\.json/.test(missing) || !(await page.$('[data-testid=retry]'))) {
+      throw new Error(`a missing model should give an 'http' error naming manifest.json, with Retry: ${missingCode} '${missing}'`);
+    }
+    console.log(`ok   a missing model: ${JSON.stringify(missing.split('\n').slice(0, 2).join(' / '))}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'error-missing-model.png') });
+    // ... and WebGPU asked for where there is none offers the CPU, which then loads.
+    await page.goto(`${url}?backend=webgpu`);
+    await page.waitForSelector('[data-testid=error][data-code=webgpu]', { timeout: 60_000 });
+    await page.click('[data-testid=use-cpu]');
+    await page.waitForSelector('[data-testid=loaded]', { timeout: LOAD_TIMEOUT });
+    const after = await page.locator('[data-testid=backend]').innerText();
+    if (!/^CPU \(wasm\)/.test(after) || (await page.$('[data-testid=error]'))) throw new Error(`'Use CPU' did not recover: '${after}'`);
+    console.log("ok   no WebGPU with backend 'webgpu': a 'webgpu' error, and 'Use CPU' loads the model");
   });
 } finally {
   child.kill('SIGINT');

@@ -3,7 +3,6 @@
 use leptos::prelude::*;
 
 use super::state::{AppState, LoadState};
-use crate::settings::BackendChoice;
 
 /// A title and a hint for each of the npm package's error codes.
 fn explain(code: &str) -> (&'static str, &'static str) {
@@ -49,10 +48,7 @@ pub fn ErrorBanner() -> impl IntoView {
                         </div>
                         <div class="banner-actions">
                             <Show when=move || is_webgpu>
-                                <button on:click=move |_| {
-                                    state.settings.update(|s| s.backend = BackendChoice::Cpu);
-                                    state.load_model();
-                                }>"Use CPU"</button>
+                                <button data-testid="use-cpu" on:click=move |_| state.use_cpu()>"Use CPU"</button>
                             </Show>
                             <Show
                                 when=move || model_failed

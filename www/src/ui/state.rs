@@ -165,7 +165,6 @@ impl AppState {
             )));
             return;
         }
-        storage::save(MODEL_KEY, &url);
         let serial = self.load_serial.get_value() + 1;
         self.load_serial.set_value(serial);
         self.stop();
@@ -213,6 +212,8 @@ impl AppState {
             }
             match result {
                 Ok(engine) => {
+                    // Remembered only once it loads: a mistyped URL must not greet the next visit.
+                    storage::save(MODEL_KEY, &url);
                     let info = bridge::engine_info(&engine)
                         .await
                         .map(|v| bridge::js_string(&v))
@@ -226,6 +227,13 @@ impl AppState {
                 Err(e) => self.fail(PageError::from_js(&e)),
             }
         });
+    }
+
+    /// Switches to the wasm CPU path (over a `?backend=` in the URL too) and reloads.
+    pub fn use_cpu(self) {
+        self.backend_override.set_value(None);
+        self.settings.update(|s| s.backend = BackendChoice::Cpu);
+        self.load_model();
     }
 
     /// Shows `error` and marks the model unusable until it is loaded again.
