@@ -181,6 +181,7 @@ impl CpuModel {
         let c = &self.config;
         crate::lm::check_forward(c, tokens, cache.len, cache.capacity)?;
         let (start, seq) = (cache.len, tokens.len());
+        cache.reserve(start + seq);
         let h = c.hidden_size;
         let mut x = vec![0f32; seq * h];
         for (row, &t) in x.chunks_exact_mut(h).zip(tokens) {
@@ -232,7 +233,7 @@ impl CpuModel {
         }
         ops::rope(&mut s.q, c.num_heads, hd, cos, sin);
         ops::rope(k, c.num_kv_heads, hd, cos, sin);
-        let cap = cache.capacity;
+        let cap = cache.stride;
         let (keys, values) = (&mut cache.keys[layer], &mut cache.values[layer]);
         for (t, row) in s.qkv.chunks_exact(qkv_width).enumerate() {
             let pos = start + t;
@@ -250,7 +251,7 @@ impl CpuModel {
             kv_heads: c.num_kv_heads,
             head_dim: hd,
             start,
-            capacity: cap,
+            stride: cap,
         };
         ops::attention(&s.q, keys, values, &shape, &mut s.attended);
         s.projected.resize(seq * h, 0.0);

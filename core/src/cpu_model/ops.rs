@@ -56,8 +56,8 @@ pub(crate) struct AttentionShape {
     pub head_dim: usize,
     /// Position of the first query token.
     pub start: usize,
-    /// Cache capacity (the stride between kv heads).
-    pub capacity: usize,
+    /// Positions between one kv head's block and the next in the cache.
+    pub stride: usize,
 }
 
 /// Causal grouped-query attention of `q` (`tokens × heads × head_dim`) over the cached
@@ -76,7 +76,7 @@ pub(crate) fn attention(
         let pos = s.start + t;
         let kv = h / group;
         let query = &q[i * hd..(i + 1) * hd];
-        let base = kv * s.capacity * hd;
+        let base = kv * s.stride * hd;
         let mut scores: Vec<f32> = (0..=pos)
             .map(|j| {
                 let k = &keys[base + j * hd..base + (j + 1) * hd];

@@ -514,7 +514,7 @@ async fn attention_check(
         kv_heads: KV_HEADS,
         head_dim: hd,
         start,
-        capacity: CAPACITY,
+        stride: CAPACITY,
     };
     ops::attention(&q, &keys, &values, &shape, &mut cpu);
     let mut slots = ParamSlots::new(k.uniform_align);
