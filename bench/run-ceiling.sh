@@ -3,8 +3,11 @@
 # decode speed as a share of bandwidth / bytes read per token (bench/ceiling.py says what is
 # counted).
 #
-#   bench/run-ceiling.sh [--passes 15] [--mib 1024]
+#   bench/run-ceiling.sh [--passes 15] [--mib 1024] [--samples 1] [--interval 60]
 #
+# --samples N repeats the measurement N times, --interval seconds apart, and pools the passes:
+# on a machine shared with other work the best pass over a longer window comes closer to what
+# the memory can give (each sample's load average is recorded).
 # Builds bench/bench-tools (its own workspace, -C target-cpu=native) when its binaries are
 # missing, runs `membw` → bench/out/membw.json, then bench/ceiling.py, which reads that, the
 # export's manifest, the GGUF's tensor table and the latest bench/out/native.json and
@@ -17,11 +20,15 @@ cd "$root"
 
 passes=15
 mib=1024
+samples=1
+interval=60
 while [ $# -gt 0 ]; do
   case "$1" in
     --passes) passes="$2"; shift 2 ;;
     --mib) mib="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --samples) samples="$2"; shift 2 ;;
+    --interval) interval="$2"; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-ceiling: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -33,9 +40,29 @@ if [ ! -x "$tools/membw" ] || [ ! -x "$tools/plots" ]; then
   (cd "$bench/bench-tools" && nice -n 19 cargo build --release --locked)
 fi
 mkdir -p "$bench/out"
-load="$(cut -d' ' -f1-3 /proc/loadavg)"
-log "memory read bandwidth: $passes passes of $mib MiB per thread count (load average $load)"
-"$tools/membw" --mib "$mib" --passes "$passes" --threads 1,2 --json \
-  | python3 -c 'import json,sys; d=json.load(sys.stdin); d["load_avg_start"]=sys.argv[1]; d["load_avg_end"]=open("/proc/loadavg").read().split()[:3]; json.dump(d, open(sys.argv[2], "w"), indent=1)' \
-    "$load" "$bench/out/membw.json"
+samples_file="$bench/out/membw-samples.jsonl"
+: > "$samples_file"
+for i in $(seq 1 "$samples"); do
+  [ "$i" = 1 ] || sleep "$interval"
+  load="$(cut -d' ' -f1-3 /proc/loadavg)"
+  log "memory read bandwidth, sample $i/$samples: $passes passes of $mib MiB per thread count (load average $load)"
+  "$tools/membw" --mib "$mib" --passes "$passes" --threads 1,2 --json \
+    | python3 -c 'import json,sys; d=json.load(sys.stdin); d["load_avg"]=sys.argv[1]; print(json.dumps(d))' "$load" >> "$samples_file"
+done
+# Pool the samples: median and best over every pass.
+python3 - "$samples_file" "$bench/out/membw.json" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+threads = {}
+for r in rows:
+    for t, v in r["threads"].items():
+        threads.setdefault(t, []).extend(v["passes_gb_s"])
+out = {"buffer_mib": rows[0]["buffer_mib"], "passes": sum(r["passes"] for r in rows), "samples": len(rows),
+       "load_avgs": [r["load_avg"] for r in rows],
+       "threads": {t: {"median_gb_s": statistics.median(g), "best_gb_s": max(g), "passes_gb_s": g} for t, g in threads.items()},
+       "per_sample": [{"load_avg": r["load_avg"], **{t: {k: v[k] for k in ("median_gb_s", "best_gb_s")} for t, v in r["threads"].items()}} for r in rows]}
+json.dump(out, open(sys.argv[2], "w"), indent=1)
+for t, v in out["threads"].items():
+    print(f"{t} thread(s): median {v['median_gb_s']:.1f} GB/s, best {v['best_gb_s']:.1f} GB/s over {len(v['passes_gb_s'])} passes", file=sys.stderr)
+PY
 python3 "$bench/ceiling.py"

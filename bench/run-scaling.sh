@@ -4,12 +4,15 @@
 # the last bench/run-browser.sh, drawn as PNGs in bench/plots/.
 #
 #   bench/run-scaling.sh [--lengths 128,256,512,1024,2048] [--gen-tokens 32] [--runs 3]
-#                        [--threads 2] [--no-llama-cpp] [--plots-only]
+#                        [--threads 1,2] [--llama-threads 1] [--no-llama-cpp] [--plots-only]
 #
 # Each point is one invocation with --runs 1: a prompt of N ids (the first N of
 # bench/prompt-ids-2048.json) then --gen-tokens greedy tokens; decode speed is measured over
 # those tokens, i.e. at a context of N..N+gen. Invocations are interleaved (run 1 of every
-# length and engine, then run 2, ...); bench/scaling.py takes medians → bench/out/scaling.json;
+# length and engine, then run 2, ...). --threads lists lmfast's thread counts, --llama-threads
+# llama.cpp's (default 1: its OpenMP threads spin while waiting, and with 2 threads on this
+# shared 2-core machine it collapses to a few tokens/s). bench/scaling.py takes medians →
+# bench/out/scaling.json;
 # bench-tools' `plots` draws bench/plots/decode-vs-context.png and prefill-vs-prompt.png with
 # DejaVu Sans (Debian's fonts-dejavu-core, installed here when missing).
 set -euo pipefail
@@ -20,7 +23,8 @@ cd "$root"
 lengths="128,256,512,1024,2048"
 gen=32
 runs=3
-threads=2
+threads=1,2
+llama_threads=1
 llama=1
 plots_only=0
 while [ $# -gt 0 ]; do
@@ -29,9 +33,10 @@ while [ $# -gt 0 ]; do
     --gen-tokens) gen="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
+    --llama-threads) llama_threads="$2"; shift 2 ;;
     --no-llama-cpp) llama=0; shift ;;
     --plots-only) plots_only=1; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-scaling: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -48,9 +53,14 @@ py="$bench/.venv/bin/python"
 if [ "$plots_only" = 0 ]; then
   [ -x "$lmfast_bin" ] || { echo "run-scaling: $lmfast_bin is missing (cargo build --release -p lmfast-native-runner)" >&2; exit 1; }
   [ -f "$lmfast_model/manifest.json" ] || { echo "run-scaling: $lmfast_model is missing (see README: lmfast export)" >&2; exit 1; }
-  engines=(lmfast)
+  # Each entry: engine:threads.
+  engines=()
+  IFS=, read -r -a ts <<< "$threads"
+  for t in "${ts[@]}"; do engines+=("lmfast:$t"); done
   if [ "$llama" = 1 ]; then
-    if [ -x "$py" ] && "$py" -c 'import llama_cpp' 2>/dev/null && [ -f "$gguf" ]; then engines+=(llama.cpp)
+    if [ -x "$py" ] && "$py" -c 'import llama_cpp' 2>/dev/null && [ -f "$gguf" ]; then
+      IFS=, read -r -a ts <<< "$llama_threads"
+      for t in "${ts[@]}"; do engines+=("llama.cpp:$t"); done
     else log "skipping llama.cpp: bench/.venv has no llama_cpp (bench/setup-peers.sh sets it up)"; fi
   fi
   IFS=, read -r -a ns <<< "$lengths"
@@ -61,27 +71,29 @@ if [ "$plots_only" = 0 ]; then
   runs_file="$out/scaling-native-runs.jsonl"
   : > "$runs_file"
   load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
-  log "native scaling: ${engines[*]}; prompts $lengths, $gen generated, $threads threads, $runs runs (load average $load_start)"
+  log "native scaling: ${engines[*]} (engine:threads); prompts $lengths, $gen generated, $runs runs (load average $load_start)"
   for i in $(seq 1 "$runs"); do
     for n in "${ns[@]}"; do
-      for e in "${engines[@]}"; do
-        common=(--prompt-ids "$out/prompt_ids_$n.json" --gen-tokens "$gen" --threads "$threads" --runs 1 --json)
+      for et in "${engines[@]}"; do
+        e="${et%%:*}"
+        common=(--prompt-ids "$out/prompt_ids_$n.json" --gen-tokens "$gen" --threads "${et##*:}" --runs 1 --json)
         case "$e" in
           lmfast) line="$("$lmfast_bin" bench "$lmfast_model" "${common[@]}" 2>"$out/scaling-$e.stderr" | tail -n 1)" ;;
           llama.cpp) line="$("$py" "$bench/peers/llama_cpp_bench.py" --model "$gguf" "${common[@]}" 2>"$out/scaling-$e.stderr" | tail -n 1)" ;;
         esac
         # Keep only what the curves need, with the prompt length each point belongs to.
         printf '%s' "$line" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"engine": sys.argv[1], "prompt_tokens": int(sys.argv[2]), "gen_tokens": r["gen_tokens"], "threads": r["threads"], "prefill_tok_s": r["prefill_tok_s"], "decode_tok_s": r["decode_tok_s"], "ttft_s": r["ttft_s"]}))' "$e" "$n" >> "$runs_file"
-        log "run $i/$runs $e prompt $n: $(tail -n 1 "$runs_file" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("prefill %.1f tok/s, decode %.1f tok/s" % (r["prefill_tok_s"], r["decode_tok_s"]))')"
+        log "run $i/$runs $e (${et##*:} threads) prompt $n: $(tail -n 1 "$runs_file" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("prefill %.1f tok/s, decode %.1f tok/s" % (r["prefill_tok_s"], r["decode_tok_s"]))')"
       done
     done
   done
   load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
-  python3 "$bench/scaling.py" --meta "load_avg_start=$load_start" --meta "load_avg_end=$load_end" \
-    --meta "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" --meta "git_rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-else
-  python3 "$bench/scaling.py" --meta "note=plots redrawn from $out/scaling-native-runs.jsonl"
+  # Kept next to the runs so that --plots-only redraws with the same labels.
+  python3 -c 'import json,sys; json.dump(dict(zip(["load_avg_start","load_avg_end","date","git_rev"], sys.argv[1:])), open(sys.argv[5], "w"))' \
+    "$load_start" "$load_end" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+    "$out/scaling-native-meta.json"
 fi
+python3 "$bench/scaling.py"
 
 # Plots.
 font=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf

@@ -12,15 +12,14 @@ import json
 import os
 import statistics
 
-LABELS = {"lmfast": "lmfast native (2 threads)", "llama.cpp": "llama.cpp native (2 threads)"}
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", default="bench/out/scaling-native-runs.jsonl")
     ap.add_argument("--browser", default="bench/out/browser-compare.json")
     ap.add_argument("--out", default="bench/out/scaling.json")
-    ap.add_argument("--meta", action="append", default=[], help="KEY=VALUE recorded in the output")
+    ap.add_argument("--meta", default="bench/out/scaling-native-meta.json",
+                    help="the native runs' date, git revision and load averages (run-scaling.sh writes it)")
     args = ap.parse_args()
 
     groups = {}
@@ -30,9 +29,11 @@ def main():
             if not line.strip():
                 continue
             r = json.loads(line)
-            key = (r["engine"], r["prompt_tokens"])
-            if r["engine"] not in order:
-                order.append(r["engine"])
+            # One curve per engine and thread count.
+            engine = (r["engine"], r["threads"])
+            key = (engine, r["prompt_tokens"])
+            if engine not in order:
+                order.append(engine)
             groups.setdefault(key, []).append(r)
     series = []
     for engine in order:
@@ -45,8 +46,8 @@ def main():
                 "prefill_tok_s": statistics.median(r["prefill_tok_s"] for r in rs),
                 "decode_tok_s": statistics.median(r["decode_tok_s"] for r in rs),
             })
-        threads = groups[(engine, points[0]["prompt_tokens"])][0].get("threads", "?")
-        series.append({"key": f"native-{engine}", "name": f"{engine} native ({threads} threads)", "points": points})
+        name, threads = engine
+        series.append({"key": f"native-{name}-{threads}t", "name": f"{name} native ({threads} thread{'s' if threads > 1 else ''})", "points": points})
 
     browser_note = None
     if os.path.exists(args.browser):
@@ -59,9 +60,12 @@ def main():
             browser_note = f"browser: {b['chromium'].split(' built')[0]}, {b['date'][:10]}"
 
     gen = sorted({p["gen_tokens"] for s in series for p in s["points"]})
+    meta = json.load(open(args.meta)) if os.path.exists(args.meta) else {}
     note = (f"decode = {'/'.join(map(str, gen))} tokens generated after the prompt; "
             f"prefill = prompt tokens / time to first token; medians of the runs")
-    doc = {"note": note, "series": series, "meta": dict(m.split("=", 1) for m in args.meta)}
+    if meta:
+        note += f"; {meta['date'][:10]}, git {meta['git_rev']}, load average {meta['load_avg_start'].split()[0]} (shared machine)"
+    doc = {"note": note, "series": series, "meta": meta}
     if browser_note:
         doc["meta"]["browser"] = browser_note
     tmp = args.out + ".tmp"

@@ -72,9 +72,19 @@ fn draw(
     let (ymin, ymax) = ys.iter().fold((f64::MAX, f64::MIN), |(a, b), &y| (a.min(y), b.max(y)));
     let root = BitMapBackend::new(path, (960, 600)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (top, body) = root.split_vertically(56);
+    // The subtitle is wrapped at its "; " separators to fit the width.
+    let mut lines: Vec<String> = Vec::new();
+    for part in subtitle.split("; ") {
+        match lines.last_mut() {
+            Some(l) if l.len() + part.len() + 2 <= 120 => { l.push_str("; "); l.push_str(part); }
+            _ => lines.push(part.to_string()),
+        }
+    }
+    let (top, body) = root.split_vertically(40 + 18 * lines.len() as u32);
     top.draw(&Text::new(title.to_string(), (16, 6), ("sans-serif", 22).into_font()))?;
-    top.draw(&Text::new(subtitle.to_string(), (16, 34), ("sans-serif", 14).into_font().color(&RGBColor(0x55, 0x55, 0x55))))?;
+    for (i, line) in lines.iter().enumerate() {
+        top.draw(&Text::new(line.clone(), (16, 34 + 18 * i as i32), ("sans-serif", 14).into_font().color(&RGBColor(0x55, 0x55, 0x55))))?;
+    }
     // x is log2(tokens) on a linear axis: the lengths double, so they sit evenly spaced and
     // get a label each (plotters' own log axis puts no label between 128 and 256).
     let (lx0, lx1) = (xmin.log2() - 0.3, xmax.log2() + 0.3);
