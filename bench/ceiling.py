@@ -126,6 +126,8 @@ def main():
     ap.add_argument("--prompt-tokens", type=int, default=128)
     ap.add_argument("--gen-tokens", type=int, default=128)
     ap.add_argument("--out", default="bench/out/ceiling.json")
+    ap.add_argument("--reference-gb-s", default="",
+                    help="THREADS=GB/s,... bandwidth measured elsewhere (e.g. on an idle machine): adds a column of shares of that ceiling")
     args = ap.parse_args()
 
     manifest, ex = export_tensors(args.export)
@@ -153,6 +155,7 @@ def main():
     gbs = {int(t): v["best_gb_s"] * 1e9 for t, v in bw["threads"].items()}
     gbs_median = {int(t): v["median_gb_s"] * 1e9 for t, v in bw["threads"].items()}
 
+    ref = {int(k): float(v) * 1e9 for k, v in (x.split("=") for x in args.reference_gb_s.split(",") if x)}
     rows = []  # (where, engine, threads, files, decode tok/s)
     if os.path.exists(args.native):
         nat = json.load(open(args.native))
@@ -161,22 +164,31 @@ def main():
     if os.path.exists(args.browser):
         br = json.load(open(args.browser))
         for key, e in br["results"].items():
-            rows.append(("browser", e["label"] + (f" ({e['adapter']})" if e.get("adapter") else ""), int(e["threads"]),
+            # SwiftShader runs the WebGPU shaders on every core: compare with the most threads.
+            threads = max(gbs) if e.get("backend") == "webgpu" else int(e["threads"])
+            rows.append(("browser", e["label"] + (f" ({e['adapter']})" if e.get("adapter") else ""), threads,
                          "lmfast" if e["engine"] == "lmfast" else "gguf", e["decode_tok_s"]))
 
-    table = ["| where | engine | threads | bytes read per token (weights + KV) | ceiling tok/s (best-pass bandwidth) | decode tok/s | share of the ceiling |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    table = ["| where | engine | threads | bytes read per token (weights + KV) | ceiling tok/s (best-pass bandwidth) | decode tok/s | share of the ceiling |"
+             + (" ceiling with the reference bandwidth | share |" if ref else ""),
+             "|---|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if ref else "")]
     shares = []
     for where, name, threads, files, tok_s in rows:
         t = min(threads, max(gbs))
         per = bytes_per_token[files]["total"]
         ceiling = gbs[t] / per
         share = tok_s / ceiling if tok_s else None
-        shares.append({"where": where, "engine": name, "threads": threads, "bytes_per_token": per,
-                       "bandwidth_gb_s": gbs[t] / 1e9, "ceiling_tok_s": ceiling,
-                       "ceiling_tok_s_median_bandwidth": gbs_median[t] / per,
-                       "decode_tok_s": tok_s, "share": share})
-        table.append(f"| {where} | {name} | {threads} | {per / 1e6:.1f} MB | {ceiling:.0f} | {tok_s:.1f} | {share * 100:.0f}% |")
+        row = {"where": where, "engine": name, "threads": threads, "bytes_per_token": per,
+               "bandwidth_gb_s": gbs[t] / 1e9, "ceiling_tok_s": ceiling,
+               "ceiling_tok_s_median_bandwidth": gbs_median[t] / per,
+               "decode_tok_s": tok_s, "share": share}
+        line = f"| {where} | {name} | {threads} | {per / 1e6:.1f} MB | {ceiling:.0f} | {tok_s:.1f} | {share * 100:.1f}% |"
+        if ref:
+            rc = ref[min(threads, max(ref))] / per
+            row.update({"reference_gb_s": ref[min(threads, max(ref))] / 1e9, "reference_ceiling_tok_s": rc, "reference_share": tok_s / rc})
+            line += f" {rc:.0f} | {tok_s / rc * 100:.1f}% |"
+        shares.append(row)
+        table.append(line)
 
     doc = {"membw": bw, "mean_decode_context": mean_ctx, "bytes_per_token": bytes_per_token,
            "export_bytes_by_storage": by_kind(ex), "gguf_bytes_by_type": by_kind(gg),

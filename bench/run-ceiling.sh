@@ -3,16 +3,19 @@
 # decode speed as a share of bandwidth / bytes read per token (bench/ceiling.py says what is
 # counted).
 #
-#   bench/run-ceiling.sh [--passes 15] [--mib 1024] [--samples 1] [--interval 60]
+#   bench/run-ceiling.sh [--passes 15] [--mib 1024] [--samples 1] [--interval 60] [-- CEILING_ARGS]
 #
-# --samples N repeats the measurement N times, --interval seconds apart, and pools the passes:
-# on a machine shared with other work the best pass over a longer window comes closer to what
-# the memory can give (each sample's load average is recorded).
 # Builds bench/bench-tools (its own workspace, -C target-cpu=native) when its binaries are
 # missing, runs `membw` → bench/out/membw.json, then bench/ceiling.py, which reads that, the
 # export's manifest, the GGUF's tensor table and the latest bench/out/native.json and
 # bench/out/browser-compare.json → bench/out/ceiling.json and a table. Other load on the
 # machine lowers the median pass; the ceiling uses the best pass (what the memory can give).
+# --samples N repeats the measurement N times, --interval seconds apart, and pools the passes:
+# on a machine shared with other work the best pass over a longer window comes closer to what
+# the memory can give (each sample's load average is recorded). Arguments after -- go to
+# bench/ceiling.py (e.g. --reference-gb-s 1=21.6,2=25.9 adds shares of the ceiling at a
+# bandwidth measured on an idle machine), except --skip-measure, which reuses
+# bench/out/membw.json.
 set -euo pipefail
 bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$bench/.." && pwd)"
@@ -22,13 +25,16 @@ passes=15
 mib=1024
 samples=1
 interval=60
+measure=1
+ceiling_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --passes) passes="$2"; shift 2 ;;
     --mib) mib="$2"; shift 2 ;;
     --samples) samples="$2"; shift 2 ;;
     --interval) interval="$2"; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --) shift; for a in "$@"; do if [ "$a" = --skip-measure ]; then measure=0; else ceiling_args+=("$a"); fi; done; break ;;
+    -h|--help) sed -n '2,18p' "$bench/run-ceiling.sh" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-ceiling: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -41,6 +47,7 @@ if [ ! -x "$tools/membw" ] || [ ! -x "$tools/plots" ]; then
 fi
 mkdir -p "$bench/out"
 samples_file="$bench/out/membw-samples.jsonl"
+if [ "$measure" = 1 ]; then
 : > "$samples_file"
 for i in $(seq 1 "$samples"); do
   [ "$i" = 1 ] || sleep "$interval"
@@ -65,4 +72,5 @@ json.dump(out, open(sys.argv[2], "w"), indent=1)
 for t, v in out["threads"].items():
     print(f"{t} thread(s): median {v['median_gb_s']:.1f} GB/s, best {v['best_gb_s']:.1f} GB/s over {len(v['passes_gb_s'])} passes", file=sys.stderr)
 PY
-python3 "$bench/ceiling.py"
+fi
+python3 "$bench/ceiling.py" "${ceiling_args[@]}"

@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     --llama-threads) llama_threads="$2"; shift 2 ;;
     --no-llama-cpp) llama=0; shift ;;
     --plots-only) plots_only=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$bench/run-scaling.sh" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-scaling: unknown argument $1" >&2; exit 2 ;;
   esac
 done
