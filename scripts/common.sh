@@ -6,7 +6,10 @@ set -euo pipefail
 LMFAST_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export LMFAST_ROOT
 
-log() { printf '\033[1m[lmfast]\033[0m %s\n' "$*" >&2; }
+# Each line says how long the script has run, so a slow step shows in a CI log.
+LMFAST_STARTED="${LMFAST_STARTED:-$(date +%s)}"
+export LMFAST_STARTED
+log() { printf '\033[1m[lmfast %4ds]\033[0m %s\n' "$(( $(date +%s) - LMFAST_STARTED ))" "$*" >&2; }
 
 # Runs a command as root: directly when we are root, through sudo otherwise.
 as_root() {
