@@ -26,6 +26,7 @@ pub mod parallel;
 pub mod quant;
 pub mod rope_frequencies;
 pub mod sampling;
+mod shared_math;
 pub mod tokenizer;
 pub mod weights;
 

@@ -1,15 +1,18 @@
 //! The element-wise and attention steps of the fused CPU path, on plain slices.
 //!
-//! Transcendentals go through the `libm` crate, not the platform's libm, so that native and
-//! wasm32 builds compute bit-identical results.
+//! Sums run in a fixed order and divisions, square roots and `exp` go through
+//! [`crate::shared_math`], so that native, wasm32 and the WGSL decoder (which repeats each
+//! step) compute bit-identical results.
 
 use crate::parallel;
+use crate::shared_math::{exp, recip, rsqrt, sum_strided};
 
 /// `out = x / sqrt(mean(x²) + eps) · w` for every row of width `w.len()`.
 pub(crate) fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
+    let inv_width = 1.0 / w.len() as f32;
     for (row, dst) in x.chunks_exact(w.len()).zip(out.chunks_exact_mut(w.len())) {
-        let mean_square = row.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
-        let inv = 1.0 / (mean_square + eps).sqrt();
+        let mean_square = sum_strided(row.len(), |i| row[i] * row[i]) * inv_width;
+        let inv = rsqrt(mean_square + eps);
         for ((o, &v), &g) in dst.iter_mut().zip(row).zip(w) {
             *o = v * inv * g;
         }
@@ -44,7 +47,7 @@ pub(crate) fn swiglu(gate_up: &[f32], inner: usize, out: &mut [f32]) {
     {
         let (g, u) = src.split_at(inner);
         for ((o, &g), &u) in dst.iter_mut().zip(g).zip(u) {
-            *o = g / (1.0 + libm::expf(-g)) * u;
+            *o = g * recip(1.0 + exp(-g)) * u;
         }
     }
 }
@@ -84,14 +87,13 @@ pub(crate) fn attention(
             })
             .collect();
         let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut total = 0f32;
         for v in &mut scores {
-            *v = libm::expf(*v - max);
-            total += *v;
+            *v = exp(*v - max);
         }
+        let inv_total = recip(sum_strided(scores.len(), |j| scores[j]));
         dst.fill(0.0);
         for (j, p) in scores.iter().enumerate() {
-            let w = p / total;
+            let w = p * inv_total;
             let v = &values[base + j * hd..base + (j + 1) * hd];
             for (o, &x) in dst.iter_mut().zip(v) {
                 *o += w * x;

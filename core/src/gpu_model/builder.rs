@@ -294,10 +294,13 @@ fn plan_slots(
     align: u64,
 ) -> (ParamSlots, Slots) {
     let mut p = ParamSlots::new(align);
-    let h = c.hidden_size as u32;
-    let eps = c.rms_norm_eps.to_bits();
     let norm = |p: &mut ParamSlots, index: usize, use_head: u32| {
-        p.push(&[h, (index * c.hidden_size) as u32, use_head, eps])
+        p.push(&norm_words(
+            c.hidden_size,
+            index * c.hidden_size,
+            use_head != 0,
+            c.rms_norm_eps,
+        ))
     };
     let embed: Vec<u64> = embedding
         .chunks
@@ -377,6 +380,22 @@ fn plan_slots(
         argmax,
     };
     (p, slots)
+}
+
+/// The parameter words of an RMS norm over rows of `cols` with weights from `offset`:
+/// 1/cols is computed here, as cpu_model::ops::rms_norm computes it.
+pub(crate) fn norm_words(cols: usize, offset: usize, use_head: bool, eps: f32) -> [u32; 8] {
+    let inv_cols = 1.0 / cols as f32;
+    [
+        cols as u32,
+        offset as u32,
+        u32::from(use_head),
+        eps.to_bits(),
+        inv_cols.to_bits(),
+        0,
+        0,
+        0,
+    ]
 }
 
 /// `(kind, asym, f16, group)` words of a storage (kind 0: int4, 1: int8, 2: dense).

@@ -18,9 +18,10 @@ const COMMON: &str = include_str!("shaders/common.wgsl");
 pub(crate) const PARAM_BYTES: u64 = 64;
 /// Tokens one weight read serves in the many-token matrix kernels (`MAXT` in the WGSL).
 pub(crate) const TILE: u32 = 8;
-/// Invocations per output row in the matrix kernels (`LANES` in the WGSL) on a GPU: the
-/// 64 of a workgroup cover 4 rows and read each row's blocks side by side.
-const GPU_LANES: u32 = 16;
+/// Invocations per output row in the matrix kernels (`LANES` in the WGSL) on a GPU: one
+/// per lane sum of the CPU kernels (whose order of additions they repeat), so the 64 of
+/// a workgroup cover 8 rows.
+const GPU_LANES: u32 = 8;
 /// Largest head width the attention kernel holds in workgroup memory.
 pub(crate) const MAX_HEAD_DIM: usize = 256;
 

@@ -1,6 +1,7 @@
 // Causal grouped-query attention of one (token, head) per workgroup over the cached keys
-// and values up to the token's position, as cpu_model::ops::attention: scores scaled by
-// 1/sqrt(head_dim), max-subtracted softmax, then Σ_j (p_j/total)·v_j summed in j order.
+// and values up to the token's position, in the steps of cpu_model::ops::attention: scores
+// scaled by 1/sqrt(head_dim), e^(score − max) through shared_exp, their total in
+// shared_math::sum_strided's order, then Σ_j (p_j·recip(total))·v_j summed in j order.
 // Scores are recomputed in each pass rather than stored, so no buffer grows with context.
 struct Params {
     heads: u32,
@@ -33,18 +34,18 @@ fn score(key_base: u32) -> f32 {
     let whole = hd / 8u * 8u;
     for (var c = 0u; c < whole; c += 8u) {
         for (var i = 0u; i < 8u; i++) {
-            acc[i] = acc[i] + qs[c + i] * keys[key_base + c + i];
+            acc[i] = keep(acc[i] + keep(qs[c + i] * keys[key_base + c + i]));
         }
     }
     var tail = 0.0;
     for (var c = whole; c < hd; c++) {
-        tail += qs[c] * keys[key_base + c];
+        tail = keep(tail + keep(qs[c] * keys[key_base + c]));
     }
     var total = 0.0;
     for (var i = 0u; i < 8u; i++) {
-        total += acc[i];
+        total = keep(total + acc[i]);
     }
-    return (total + tail) * p.scale;
+    return keep(keep(total + tail) * p.scale);
 }
 
 @compute @workgroup_size(64)
@@ -78,23 +79,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
     var local_total = 0.0;
     for (var j = lid; j < n; j += 64u) {
-        local_total += exp(score(base + j * hd) - m);
+        local_total = keep(local_total + shared_exp(score(base + j * hd) - m));
     }
     red[lid] = local_total;
     workgroupBarrier();
     for (var stride = 32u; stride > 0u; stride >>= 1u) {
         if (lid < stride) {
-            red[lid] += red[lid + stride];
+            red[lid] = keep(red[lid] + red[lid + stride]);
         }
         workgroupBarrier();
     }
-    let total = red[0];
+    let inv_total = shared_recip(red[0]);
 
     var acc: array<f32, 4>;
     for (var j0 = 0u; j0 < n; j0 += 64u) {
         let j = j0 + lid;
         if (j < n) {
-            weights[lid] = exp(score(base + j * hd) - m) / total;
+            weights[lid] = keep(shared_exp(score(base + j * hd) - m) * inv_total);
         }
         workgroupBarrier();
         let count = min(64u, n - j0);
@@ -103,7 +104,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             if (d < hd) {
                 var a = acc[k];
                 for (var jj = 0u; jj < count; jj++) {
-                    a += weights[jj] * values[base + (j0 + jj) * hd + d];
+                    a = keep(a + keep(weights[jj] * values[base + (j0 + jj) * hd + d]));
                 }
                 acc[k] = a;
             }

@@ -55,7 +55,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (p.kind == 0u) {
         let v = f32((q[r * (p.cols / 8u) + c / 8u] >> (4u * (c % 8u))) & 15u);
         if (p.asym != 0u) {
-            out[id] = v * s + group_value(si, true);
+            out[id] = keep(v * s) + group_value(si, true);
         } else {
             out[id] = (v - 8.0) * s;
         }

@@ -1,7 +1,11 @@
-// y[t][row] (+)= Σ_c w[row][c]·x_t[c] for int4 weights against int8 activation blocks, the
-// math of quant::kernels::portable::dot_q4: per block scale·d·Σ(q·x) plus min·dsum (or
-// −8·scale·dsum without minimums). ROWS rows per workgroup, LANES invocations per row
-// striding over 32-blocks (one vec4<u32> each); TILE tokens share each weight read.
+// y[t][row] (+)= Σ_c w[row][c]·x_t[c] for int4 weights against int8 activation blocks, in
+// exactly the floating-point steps of quant::kernels (portable::dot_q4): eight lane sums,
+// lane j < 4 over the even nibbles of word j of every block and lane 4 + j over its odd
+// ones, each adding (integer dot)·(scale·d) block by block; the offset Σ min·dsum in block
+// order (min = −8·scale without minimums); then lane_sum's halving tree, plus the offset.
+// LANES is 1 (one invocation keeps all eight lane sums: CPU adapters, where barriers cost
+// most) or 8 (one lane sum each, folded through workgroup memory); TILE tokens share each
+// weight read.
 struct Params {
     rows: u32,
     cols: u32,
@@ -27,8 +31,8 @@ struct Params {
 
 override TILE: u32 = 1u;
 const MAXT: u32 = 8u;
-// Invocations per row (a power of two dividing 64); the rest of the 64 take other rows.
-override LANES: u32 = 16u;
+// 1 or 8 (see above); the other invocations of the 64 take other rows.
+override LANES: u32 = 8u;
 override ROWS: u32 = 64u / LANES;
 
 var<workgroup> red: array<f32, 512>;
@@ -51,33 +55,34 @@ fn code(c: u32, n: u32) -> i32 {
     return bitcast<i32>(c << (24u - 8u * n)) >> 24u;
 }
 
-// Four nibbles (the low 16 bits of w) against four int8 codes.
-fn dot_nibbles(w: u32, c: u32) -> i32 {
-    var s = 0i;
-    for (var n = 0u; n < 4u; n++) {
-        s += i32((w >> (4u * n)) & 15u) * code(c, n);
-    }
-    return s;
+fn nibble(w: u32, n: u32) -> i32 {
+    return i32((w >> (4u * n)) & 15u);
 }
 
-fn block_dot(w: vec4<u32>, cb: u32) -> i32 {
-    var isum = 0i;
-    for (var j = 0u; j < 4u; j++) {
-        isum += dot_nibbles(w[j], codes[cb + 2u * j])
-            + dot_nibbles(w[j] >> 16u, codes[cb + 2u * j + 1u]);
-    }
-    return isum;
+// The two lane sums of one block word w (elements 8j..8j+7 of the block, whose int8 codes
+// are c0 and c1): .x over its even nibbles, .y over its odd ones.
+fn word_dot(w: u32, c0: u32, c1: u32) -> vec2<i32> {
+    let even = nibble(w, 0u) * code(c0, 0u) + nibble(w, 2u) * code(c0, 2u)
+        + nibble(w, 4u) * code(c1, 0u) + nibble(w, 6u) * code(c1, 2u);
+    let odd = nibble(w, 1u) * code(c0, 1u) + nibble(w, 3u) * code(c0, 3u)
+        + nibble(w, 5u) * code(c1, 1u) + nibble(w, 7u) * code(c1, 3u);
+    return vec2<i32>(even, odd);
 }
 
-// Sums the LANES partial results of each row through workgroup memory; lane 0 has the row's.
-fn reduce(lid: u32, lane: u32, slot: u32) {
-    workgroupBarrier();
-    for (var stride = LANES / 2u; stride > 0u; stride >>= 1u) {
-        if (lane < stride) {
-            red[slot * 64u + lid] += red[slot * 64u + lid + stride];
-        }
-        workgroupBarrier();
+// portable::lane_sum of lanes 0..3 (lo) and 4..7 (hi).
+fn lane_sum(lo: vec4<f32>, hi: vec4<f32>) -> f32 {
+    let h = keep4(lo + hi);
+    return keep(keep(h.x + h.z) + keep(h.y + h.w));
+}
+
+// The group scale and the offset's minimum of block b of row.
+fn scale_min(row: u32, b: u32) -> vec2<f32> {
+    let si = row * p.scale_stride + b * 32u / p.group;
+    let s = scale_at(si);
+    if (p.asym != 0u) {
+        return vec2<f32>(s, min_at(si));
     }
+    return vec2<f32>(s, -8.0 * s);
 }
 
 fn store(o: u32, v: f32) {
@@ -97,53 +102,62 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let row = linear_group(vec3<u32>(wid.x, wid.y, 0u), nwg) * ROWS + lid / LANES;
     let lane = lid % LANES;
     let blocks = p.cols / 32u;
-    if (TILE == 1u) {
-        // One token: a plain accumulator (a private array indexed at run time is slow
-        // on some compilers).
-        var acc = 0.0;
+    let stride = p.cols / 4u;
+    if (LANES == 1u) {
+        // Not an early return for rows past the end: barriers below must stay uniform.
         if (row < p.rows) {
-            for (var b = lane; b < blocks; b += LANES) {
-                let g = b * 32u / p.group;
-                let si = row * p.scale_stride + g;
-                let s = scale_at(si);
-                var m = -8.0 * s;
-                if (p.asym != 0u) {
-                    m = min_at(si);
+            var lo: array<vec4<f32>, MAXT>;
+            var hi: array<vec4<f32>, MAXT>;
+            var offset: array<f32, MAXT>;
+            for (var b = 0u; b < blocks; b++) {
+                let w = q[row * blocks + b];
+                let sm = scale_min(row, b);
+                for (var i = 0u; i < TILE; i++) {
+                    if (i < nt) {
+                        let t = t0 + i;
+                        let cb = t * stride + b * 8u;
+                        let a = dsum[t * blocks + b];
+                        let scale = keep(sm.x * a.x);
+                        let d0 = word_dot(w.x, codes[cb], codes[cb + 1u]);
+                        let d1 = word_dot(w.y, codes[cb + 2u], codes[cb + 3u]);
+                        let d2 = word_dot(w.z, codes[cb + 4u], codes[cb + 5u]);
+                        let d3 = word_dot(w.w, codes[cb + 6u], codes[cb + 7u]);
+                        let even = vec4<f32>(vec4<i32>(d0.x, d1.x, d2.x, d3.x));
+                        let odd = vec4<f32>(vec4<i32>(d0.y, d1.y, d2.y, d3.y));
+                        lo[i] = keep4(lo[i] + keep4(even * scale));
+                        hi[i] = keep4(hi[i] + keep4(odd * scale));
+                        offset[i] = keep(offset[i] + keep(sm.y * a.y));
+                    }
                 }
-                let isum = block_dot(q[row * blocks + b], t0 * (p.cols / 4u) + b * 8u);
-                let a = dsum[t0 * blocks + b];
-                acc = acc + s * a.x * f32(isum);
-                acc = acc + m * a.y;
             }
-        }
-        if (LANES > 1u) {
-            red[lid] = acc;
-            reduce(lid, lane, 0u);
-            acc = red[lid];
-        }
-        if (lane == 0u && row < p.rows) {
-            store(t0 * p.out_stride + p.out_offset + row, acc);
+            for (var i = 0u; i < nt; i++) {
+                store((t0 + i) * p.out_stride + p.out_offset + row,
+                    keep(lane_sum(lo[i], hi[i]) + offset[i]));
+            }
         }
         return;
     }
+    // LANES == 8: this invocation's lane sum is word (lane % 4) of each block, its even
+    // nibbles for lanes 0..3 and its odd ones for lanes 4..7; lane 0 also sums the offset.
+    let j = lane % 4u;
     var acc: array<f32, MAXT>;
+    var offset: array<f32, MAXT>;
     if (row < p.rows) {
-        for (var b = lane; b < blocks; b += LANES) {
-            let w = q[row * blocks + b];
-            let g = b * 32u / p.group;
-            let si = row * p.scale_stride + g;
-            let s = scale_at(si);
-            var m = -8.0 * s;
-            if (p.asym != 0u) {
-                m = min_at(si);
-            }
+        for (var b = 0u; b < blocks; b++) {
+            let w = q[row * blocks + b][j];
+            let sm = scale_min(row, b);
             for (var i = 0u; i < TILE; i++) {
                 if (i < nt) {
                     let t = t0 + i;
-                    let isum = block_dot(w, t * (p.cols / 4u) + b * 8u);
+                    let cb = t * stride + b * 8u + 2u * j;
                     let a = dsum[t * blocks + b];
-                    acc[i] = acc[i] + s * a.x * f32(isum);
-                    acc[i] = acc[i] + m * a.y;
+                    let scale = keep(sm.x * a.x);
+                    let d = word_dot(w, codes[cb], codes[cb + 1u]);
+                    let v = f32(select(d.x, d.y, lane >= 4u));
+                    acc[i] = keep(acc[i] + keep(v * scale));
+                    if (lane == 0u) {
+                        offset[i] = keep(offset[i] + keep(sm.y * a.y));
+                    }
                 }
             }
         }
@@ -152,17 +166,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         red[i * 64u + lid] = acc[i];
     }
     workgroupBarrier();
-    for (var stride = LANES / 2u; stride > 0u; stride >>= 1u) {
-        if (lane < stride) {
+    // lane_sum: lanes l += l + 4, then l += l + 2, then l += l + 1.
+    for (var half = 4u; half > 0u; half >>= 1u) {
+        if (lane < half) {
             for (var i = 0u; i < TILE; i++) {
-                red[i * 64u + lid] += red[i * 64u + lid + stride];
+                red[i * 64u + lid] = keep(red[i * 64u + lid] + red[i * 64u + lid + half]);
             }
         }
         workgroupBarrier();
     }
     if (lane == 0u && row < p.rows) {
         for (var i = 0u; i < nt; i++) {
-            store((t0 + i) * p.out_stride + p.out_offset + row, red[i * 64u + lid]);
+            store((t0 + i) * p.out_stride + p.out_offset + row,
+                keep(red[i * 64u + lid] + offset[i]));
         }
     }
 }

@@ -1,5 +1,6 @@
-// Activations to int8 per block of 32, as ActivationQ8::requantize does: d = amax/127,
-// codes rounded half away from zero, and the block's sum d·Σq. One invocation per block.
+// Activations to int8 per block of 32, as ActivationQ8::requantize does: d = amax·(1/127),
+// codes x·recip(d) rounded half away from zero, and the block's sum d·Σq. One invocation
+// per block.
 struct Params {
     cols: u32,
     use_head: u32,
@@ -25,13 +26,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var i = 0u; i < 32u; i++) {
         amax = max(amax, abs(x[base + i]));
     }
-    let d = amax / 127.0;
-    let inv = select(0.0, 1.0 / d, d > 0.0);
+    let d = keep(amax * bitcast<f32>(0x3c010204u));
+    var inv = 0.0;
+    if (d > 0.0) {
+        inv = shared_recip(d);
+    }
     var sum = 0i;
     for (var w = 0u; w < 8u; w++) {
         var word = 0u;
         for (var n = 0u; n < 4u; n++) {
-            let scaled = x[base + w * 4u + n] * inv;
+            let scaled = keep(x[base + w * 4u + n] * inv);
             // trunc(scaled ± 0.5) is Rust's `(scaled + 0.5.copysign(scaled)) as i8`.
             let q = i32(trunc(scaled + select(-0.5, 0.5, scaled >= 0.0)));
             sum += q;

@@ -1,10 +1,15 @@
-// out = x / sqrt(mean(x²) + eps) · w, one workgroup per row (cpu_model::ops::rms_norm).
+// out = x · rsqrt(Σx² · (1/cols) + eps) · w, one workgroup per row, in the steps of
+// cpu_model::ops::rms_norm (Σx² in shared_math::sum_strided's order).
 // The final norm (use_head) reads rows from call.head_row0 and writes them from row 0.
 struct Params {
     cols: u32,
     weight_offset: u32,
     use_head: u32,
     eps: f32,
+    inv_cols: f32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(1) var<uniform> p: Params;
@@ -25,18 +30,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var sum = 0.0;
     for (var c = lid; c < p.cols; c += 64u) {
         let v = x[src + c];
-        sum += v * v;
+        sum = keep(sum + keep(v * v));
     }
     red[lid] = sum;
     workgroupBarrier();
     for (var stride = 32u; stride > 0u; stride >>= 1u) {
         if (lid < stride) {
-            red[lid] += red[lid + stride];
+            red[lid] = keep(red[lid] + red[lid + stride]);
         }
         workgroupBarrier();
     }
-    let inv = 1.0 / sqrt(red[0] / f32(p.cols) + p.eps);
+    let inv = shared_rsqrt(keep(red[0] * p.inv_cols) + p.eps);
     for (var c = lid; c < p.cols; c += 64u) {
-        out[row * p.cols + c] = x[src + c] * inv * weight[p.weight_offset + c];
+        out[row * p.cols + c] = keep(keep(x[src + c] * inv) * weight[p.weight_offset + c]);
     }
 }

@@ -48,12 +48,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let pos = call.start + t;
     if (hh < p.heads) {
         let o = t * p.heads * hd + hh * hd + i;
-        q_out[o] = x1 * c - x2 * s;
-        q_out[o + half] = x2 * c + x1 * s;
+        q_out[o] = keep(x1 * c) - keep(x2 * s);
+        q_out[o + half] = keep(x2 * c) + keep(x1 * s);
     } else if (hh < p.heads + p.kv_heads) {
         let o = ((hh - p.heads) * call.capacity + pos) * hd + i;
-        keys[o] = x1 * c - x2 * s;
-        keys[o + half] = x2 * c + x1 * s;
+        keys[o] = keep(x1 * c) - keep(x2 * s);
+        keys[o + half] = keep(x2 * c) + keep(x1 * s);
     } else {
         let o = ((hh - p.heads - p.kv_heads) * call.capacity + pos) * hd + i;
         values[o] = x1;

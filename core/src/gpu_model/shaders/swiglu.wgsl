@@ -1,4 +1,5 @@
-// silu(gate)·up from gate|up rows of width 2·inner (cpu_model::ops::swiglu).
+// silu(gate)·up = g·recip(1 + exp(−g))·u from gate|up rows of width 2·inner, in the steps
+// of cpu_model::ops::swiglu.
 struct Params {
     inner: u32,
     pad0: u32,
@@ -21,5 +22,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let i = id % p.inner;
     let g = gate_up[t * 2u * p.inner + i];
     let u = gate_up[t * 2u * p.inner + p.inner + i];
-    out[id] = g / (1.0 + exp(-g)) * u;
+    out[id] = keep(keep(g * shared_recip(1.0 + shared_exp(-g))) * u);
 }

@@ -1,5 +1,7 @@
 //! Activations quantized to int8 in blocks of 32 for integer dot products with weights.
 
+use crate::shared_math::{recip, INV_127};
+
 /// One activation row as int8 blocks of 32: codes, per-block scale and per-block sum.
 #[derive(Debug, Clone, Default)]
 pub struct ActivationQ8 {
@@ -33,8 +35,9 @@ impl ActivationQ8 {
             .enumerate()
         {
             let amax = src.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let d = amax / 127.0;
-            let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
+            // Through shared_math so that the WGSL quantizer gets the same codes.
+            let d = amax * INV_127;
+            let inv = if d > 0.0 { recip(d) } else { 0.0 };
             let mut sum = 0i32;
             for (o, &v) in dst.iter_mut().zip(src) {
                 // Round half away from zero without a libm call (`as` truncates).
