@@ -3,6 +3,14 @@
 
 use crate::config::{ModelConfig, RopeScaling};
 
+/// `(sin, cos)` of the angle `position · frequency`, in f32 as Hugging Face computes it and
+/// through `libm` (the platform's libm and Rust's differ in the last place, and greedy
+/// decoding of an int4 model amplifies that into different tokens), so that every decoder
+/// on every platform rotates by the same bits.
+pub fn rotation(position: usize, frequency: f32) -> (f32, f32) {
+    libm::sincosf(position as f32 * frequency)
+}
+
 /// The rotation frequency of each pair, with the config's scaling applied.
 pub fn inverse_frequencies(config: &ModelConfig) -> Vec<f32> {
     let dim = config.head_dim;

@@ -276,11 +276,7 @@ impl CpuModel {
         let mut sin = Vec::with_capacity(seq * half);
         for pos in start..start + seq {
             for &f in &self.inverse_frequencies {
-                // In f32, as Hugging Face computes it, so both paths rotate identically;
-                // through `libm` so native and wasm builds get the same bits (the
-                // platform's libm and Rust's differ in the last place, and greedy decoding
-                // of an int4 model amplifies that into different tokens).
-                let (s, c) = libm::sincosf(pos as f32 * f);
+                let (s, c) = crate::rope_frequencies::rotation(pos, f);
                 cos.push(c);
                 sin.push(s);
             }

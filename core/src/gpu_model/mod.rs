@@ -273,13 +273,12 @@ impl GpuModel {
         let q = &self.k.queue;
         let seq = chunk.len();
         q.write_buffer(&s.tokens, 0, bytemuck::cast_slice(chunk));
-        // In f32, exactly as CpuModel::rope_tables computes them, so both rotate alike.
         let half = self.inverse_frequencies.len();
         let mut table = vec![0f32; 2 * seq * half];
         let (cos, sin) = table.split_at_mut(seq * half);
         for (t, pos) in (start..start + seq).enumerate() {
             for (i, &f) in self.inverse_frequencies.iter().enumerate() {
-                let (s, c) = (pos as f32 * f).sin_cos();
+                let (s, c) = crate::rope_frequencies::rotation(pos, f);
                 cos[t * half + i] = c;
                 sin[t * half + i] = s;
             }
