@@ -56,8 +56,10 @@ pub(crate) fn recip(x: f32) -> f32 {
         return 0.0;
     }
     let mut y = f32::from_bits(0x7ef3_11c3u32.wrapping_sub(x.to_bits()));
+    // y + y·(1 − x·y) rather than y·(2 − x·y): the same step, but its last rounding lands
+    // on the nearest value far more often.
     for _ in 0..4 {
-        y = y * (2.0 - x * y);
+        y = y + y * (1.0 - x * y);
     }
     y
 }
@@ -68,7 +70,7 @@ pub(crate) fn rsqrt(x: f32) -> f32 {
     let half = 0.5 * x;
     let mut y = f32::from_bits(0x5f37_5a86 - (x.to_bits() >> 1));
     for _ in 0..3 {
-        y = y * (1.5 - half * y * y);
+        y = y + y * (0.5 - half * y * y);
     }
     y
 }

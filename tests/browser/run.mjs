@@ -33,12 +33,9 @@ const NEEDS_WEBGPU = new Set(['kernels', 'webgpu-parity']);
 const ON_REQUEST = new Set(['webgpu-parity']);
 
 // Kernel checks known to miss on an adapter (matched on its name, lower case), and why.
-const EXPECTED_KERNEL_MISSES = {
-  swiftshader: [{
-    check: 'activation int8 quantization',
-    why: 'WGSL lets division be 2.5 ULP off and SwiftShader uses that room, so amax/127 and 1/d can differ from the CPU in the last place and a code on a rounding boundary flips; lavapipe divides exactly',
-  }],
-};
+// None now: every kernel repeats the CPU's float steps (core/src/shared_math.rs) and must
+// match it bit for bit; an entry here would need a driver that breaks WGSL's rules.
+const EXPECTED_KERNEL_MISSES = {};
 
 const only = (() => { const i = process.argv.indexOf('--only'); return i > 0 ? process.argv[i + 1].split(',') : null; })();
 fs.mkdirSync(ARTIFACTS, { recursive: true });

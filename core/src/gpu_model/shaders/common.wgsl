@@ -63,7 +63,7 @@ fn shared_recip(x: f32) -> f32 {
     }
     var y = bitcast<f32>(0x7ef311c3u - bitcast<u32>(x));
     for (var i = 0u; i < 4u; i++) {
-        y = keep(y * keep(2.0 - keep(x * y)));
+        y = y + keep(y * keep(1.0 - keep(x * y)));
     }
     return y;
 }
@@ -73,7 +73,7 @@ fn shared_rsqrt(x: f32) -> f32 {
     let half = keep(0.5 * x);
     var y = bitcast<f32>(0x5f375a86u - (bitcast<u32>(x) >> 1u));
     for (var i = 0u; i < 3u; i++) {
-        y = keep(y * keep(1.5 - keep(keep(half * y) * y)));
+        y = y + keep(y * keep(0.5 - keep(keep(half * y) * y)));
     }
     return y;
 }
