@@ -250,10 +250,10 @@ try {
     await page.click('[data-testid=user-message] button');
     await page.fill('.edit-box', edited);
     await page.click('text=Save & send');
-    await page.waitForFunction(() => {
+    await page.waitForFunction((edited) => {
       const m = JSON.parse(localStorage.getItem('lmfast.conversation.v1') || '{"messages":[]}').messages;
-      return m.length === 2 && m[1].stats;
-    }, null, { timeout: REPLY_TIMEOUT });
+      return m.length === 2 && m[0].content === edited && m[1].stats;
+    }, edited, { timeout: REPLY_TIMEOUT });
     messages = await page.evaluate(() => JSON.parse(localStorage.getItem('lmfast.conversation.v1')).messages);
     const editedExpected = nativeReply(edited);
     if (messages[0].content !== edited || messages[1].content !== editedExpected) {

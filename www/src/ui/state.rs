@@ -4,6 +4,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Deserialize;
 use serde_json::Value;
+use std::cell::Cell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -327,11 +329,14 @@ impl AppState {
         self.generating.set(true);
         self.error.set(None);
         let sent = bridge::now_seconds();
-        let first_token = StoredValue::new(None::<f64>);
+        // A plain cell, not a StoredValue: this may run from a button inside the reply it
+        // replaces (Regenerate, Edit), whose reactive owner is disposed while streaming.
+        let first_token = Rc::new(Cell::new(None::<f64>));
+        let first_token_seen = Rc::clone(&first_token);
         spawn_local(async move {
             let on_delta = JsonCallback::new(move |delta: String| {
-                if first_token.get_value().is_none() {
-                    first_token.set_value(Some(bridge::now_seconds() - sent));
+                if first_token_seen.get().is_none() {
+                    first_token_seen.set(Some(bridge::now_seconds() - sent));
                 }
                 self.conversation.update(|c| {
                     if let Some(last) = c.messages.last_mut() {
@@ -355,11 +360,8 @@ impl AppState {
                     } else {
                         label
                     };
-                    let stats = reply_stats(
-                        &bridge::js_string(&summary),
-                        first_token.get_value(),
-                        backend,
-                    );
+                    let stats =
+                        reply_stats(&bridge::js_string(&summary), first_token.get(), backend);
                     self.conversation.update(|c| {
                         if let Some(last) = c.messages.last_mut() {
                             last.stats = Some(stats);
