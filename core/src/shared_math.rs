@@ -31,8 +31,8 @@ const EXP_TAYLOR: [u32; 6] = [
 /// e^x within 2 ulp for x in [−87, 88]; 0 below −87 (where e^x leaves the normal range,
 /// which GPUs may flush), and e^88 above 88.
 pub(crate) fn exp(x: f32) -> f32 {
-    // `!(x >= ..)` also sends NaN to 0.
-    if !(x >= -87.0) {
+    // NaN goes to 0 as well.
+    if x.is_nan() || x < -87.0 {
         return 0.0;
     }
     let x = x.min(88.0);

@@ -38,7 +38,8 @@ fn keep4(x: vec4<f32>) -> vec4<f32> {
 
 // shared_math::exp, step for step.
 fn shared_exp(x_in: f32) -> f32 {
-    if (!(x_in >= -87.0)) {
+    // x != x: NaN, as in Rust (drivers may assume there is none).
+    if (x_in != x_in || x_in < -87.0) {
         return 0.0;
     }
     let x = min(x_in, 88.0);
