@@ -5,6 +5,8 @@
 import { LmfastError } from './errors.js';
 import { openStore } from './storage.js';
 
+/** Bytes of a shard handed to wasm per call (see the shard loop below). */
+const SHARD_RANGE_BYTES = 4 << 20;
 const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
 
 /** Lower-case hex SHA-256 of `bytes`, with the browser's WebCrypto. */
@@ -184,7 +186,14 @@ export async function loadExport(url, { cache = 'cache', onProgress = () => {}, 
     // Keep a rejected prefetch from being reported as unhandled before it is awaited.
     if (next) next.catch(() => {});
     try {
-      loader.addShard(i, current.bytes);
+      // In ranges, so that wasm memory holds one range and the tensors being filled rather
+      // than a copy of the whole shard (wasm memory never shrinks).
+      const bytes = current.bytes;
+      const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+      if (view.length === 0) loader.addShardRange(i, 0, view);
+      for (let at = 0; at < view.length; at += SHARD_RANGE_BYTES) {
+        loader.addShardRange(i, at, view.subarray(at, Math.min(view.length, at + SHARD_RANGE_BYTES)));
+      }
     } catch (e) {
       throw LmfastError.from(e);
     }

@@ -53,10 +53,23 @@ impl ModelLoader {
             .map_err(to_js)
     }
 
-    /// Routes shard `index`'s bytes to the tensors it completes; returns how many.
-    #[wasm_bindgen(js_name = addShard)]
-    pub fn add_shard(&mut self, index: usize, bytes: &[u8]) -> Result<usize, JsError> {
-        self.add(index, bytes).map_err(to_js)
+    /// Routes bytes `offset..` of shard `index` (ranges in order, without gaps) to the
+    /// tensors they complete; returns how many. Feeding a shard in ranges keeps wasm memory
+    /// to one range plus the tensors being filled (the page holds the shard itself).
+    #[wasm_bindgen(js_name = addShardRange)]
+    pub fn add_shard_range(
+        &mut self,
+        index: usize,
+        offset: f64,
+        bytes: &[u8],
+    ) -> Result<usize, JsError> {
+        // NaN and infinities have a NaN fraction.
+        if offset < 0.0 || offset.fract() != 0.0 || offset > 2f64.powi(53) {
+            return Err(to_js(WebError::Input(format!(
+                "shard offset {offset} is not a whole number of bytes"
+            ))));
+        }
+        self.add(index, offset as u64, bytes).map_err(to_js)
     }
 
     /// Indices of shards not added yet.
@@ -133,8 +146,10 @@ impl ModelLoader {
         ))
     }
 
-    fn add(&mut self, index: usize, bytes: &[u8]) -> Result<usize, WebError> {
-        let done = self.assembler.add_shard(index, bytes)?;
+    /// Routes one range of a shard, then hands the tensors it completes to the sink: kept
+    /// for the CPU, uploaded (and dropped) for the GPU.
+    fn add(&mut self, index: usize, offset: u64, bytes: &[u8]) -> Result<usize, WebError> {
+        let done = self.assembler.add_shard_range(index, offset, bytes)?;
         let count = done.len();
         for (name, entry) in done {
             match &mut self.sink {

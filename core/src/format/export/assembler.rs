@@ -1,9 +1,10 @@
 //! Turning shards into tensors as they arrive, without any file access: the native loader
 //! feeds it files, the browser feeds it fetched (or cached) shard bytes.
 //!
-//! Each tensor is handed out as soon as its last piece has arrived and the assembler keeps
-//! no copy, so a consumer that uploads tensors to a GPU holds at most one shard plus the
-//! tensors that straddle it in memory.
+//! Each tensor is handed out as soon as its last byte has arrived and the assembler keeps
+//! no copy. A shard may come whole or as consecutive byte ranges, so a consumer that
+//! uploads tensors to a GPU as they complete holds one range plus the tensors still being
+//! filled, never a whole shard, let alone the model.
 
 use super::manifest::{element_bytes, Manifest, TensorEntry, TensorStorage};
 use crate::error::{Error, Result};
@@ -17,7 +18,9 @@ pub struct ExportAssembler {
     buffers: Vec<Vec<Vec<u8>>>,
     /// Per tensor: pieces still missing.
     missing: Vec<usize>,
-    /// Per shard: whether it has been added.
+    /// Per shard: bytes received so far (ranges come in order).
+    received: Vec<u64>,
+    /// Per shard: whether all of it has been added.
     added: Vec<bool>,
 }
 
@@ -35,6 +38,7 @@ impl ExportAssembler {
             .map(|t| t.arrays.iter().map(|a| a.pieces.len()).sum())
             .collect();
         Self {
+            received: vec![0; manifest.shards.len()],
             added: vec![false; manifest.shards.len()],
             manifest,
             buffers,
@@ -45,44 +49,84 @@ impl ExportAssembler {
     /// Routes shard `index`'s bytes to the arrays it holds and returns the tensors that are
     /// now complete, by name. Shards may come in any order; each only once.
     pub fn add_shard(&mut self, index: usize, data: &[u8]) -> Result<Vec<(String, WeightEntry)>> {
-        let m = &self.manifest;
-        let shard = m.shards.get(index).ok_or_else(|| {
-            Error::format(
-                "manifest.json",
-                format!("shard {index} does not exist ({} shards)", m.shards.len()),
-            )
-        })?;
-        if self.added[index] {
-            return Err(Error::format(&shard.file, "this shard was added twice"));
-        }
-        if data.len() as u64 != shard.bytes {
+        let shard = self.shard(index)?;
+        if !self.added[index] && data.len() as u64 != shard.bytes {
             return Err(Error::format(
                 &shard.file,
                 format!("{} bytes, the manifest says {}", data.len(), shard.bytes),
             ));
         }
-        self.added[index] = true;
+        self.add_shard_range(index, 0, data)
+    }
+
+    /// Routes bytes `offset..offset + data.len()` of shard `index` and returns the tensors
+    /// that are now complete. A shard's ranges must come in order, without gaps or overlaps
+    /// (shards themselves in any order); the range that reaches its end completes it.
+    pub fn add_shard_range(
+        &mut self,
+        index: usize,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<Vec<(String, WeightEntry)>> {
+        let shard = self.shard(index)?;
+        if self.added[index] {
+            return Err(Error::format(&shard.file, "this shard was added twice"));
+        }
+        let received = self.received[index];
+        if offset != received {
+            return Err(Error::format(
+                &shard.file,
+                format!("bytes from {offset} arrived when those from {received} were expected"),
+            ));
+        }
+        let end = offset + data.len() as u64;
+        if end > shard.bytes {
+            return Err(Error::format(
+                &shard.file,
+                format!("{end} bytes, the manifest says {}", shard.bytes),
+            ));
+        }
+        let last = end == shard.bytes;
+        self.received[index] = end;
+        self.added[index] = last;
+        let m = &self.manifest;
         let mut done = Vec::new();
         for (ti, t) in m.tensors.iter().enumerate() {
             let mut touched = false;
             for (ai, a) in t.arrays.iter().enumerate() {
                 let width = element_bytes(&a.element).unwrap_or(4);
-                for (pi, p) in a.pieces.iter().enumerate() {
+                let mut before = 0u64;
+                for p in &a.pieces {
+                    // Pieces of one array lie in increasing shards, but shards may arrive
+                    // out of order: each piece goes to its offset within the array.
+                    let at = before;
+                    before += p.length;
                     if p.shard != index {
                         continue;
                     }
-                    // Pieces of one array lie in increasing shards, but shards may arrive out
-                    // of order: place each piece at its offset within the array.
-                    let before: u64 = a.pieces[..pi].iter().map(|p| p.length).sum();
-                    let buffer = &mut self.buffers[ti][ai];
-                    if buffer.is_empty() {
-                        buffer.resize(a.count * width, 0);
+                    let (piece_start, piece_end) = (p.offset, p.offset + p.length);
+                    let (from, to) = (piece_start.max(offset), piece_end.min(end));
+                    if from < to {
+                        let buffer = &mut self.buffers[ti][ai];
+                        if buffer.is_empty() {
+                            buffer.resize(a.count * width, 0);
+                        }
+                        let dst = (at + from - piece_start) as usize;
+                        buffer[dst..dst + (to - from) as usize].copy_from_slice(
+                            &data[(from - offset) as usize..(to - offset) as usize],
+                        );
                     }
-                    let (start, end) = (p.offset as usize, (p.offset + p.length) as usize);
-                    let at = before as usize;
-                    buffer[at..at + (end - start)].copy_from_slice(&data[start..end]);
-                    self.missing[ti] -= 1;
-                    touched = true;
+                    // A piece is complete in the range holding its last byte (an empty
+                    // piece: the range holding its offset, or the last one).
+                    let complete = if p.length == 0 {
+                        offset <= piece_start && (piece_start < end || last)
+                    } else {
+                        offset < piece_end && piece_end <= end
+                    };
+                    if complete {
+                        self.missing[ti] -= 1;
+                        touched = true;
+                    }
                 }
             }
             if touched && self.missing[ti] == 0 {
@@ -91,6 +135,16 @@ impl ExportAssembler {
             }
         }
         Ok(done)
+    }
+
+    fn shard(&self, index: usize) -> Result<super::manifest::ShardEntry> {
+        let m = &self.manifest;
+        m.shards.get(index).cloned().ok_or_else(|| {
+            Error::format(
+                "manifest.json",
+                format!("shard {index} does not exist ({} shards)", m.shards.len()),
+            )
+        })
     }
 
     /// The manifest being assembled.

@@ -378,3 +378,68 @@ fn shards_added_in_any_order_give_the_same_model_and_gaps_are_named() {
     let gaps = assembler.finish().unwrap_err().to_string();
     assert!(gaps.contains("shard-00001.bin"), "{gaps}");
 }
+
+#[test]
+fn shards_fed_in_byte_ranges_give_the_same_tensors_as_whole_shards() {
+    let tmp = TempDir::new("assembler-ranges");
+    let out = tmp.0.join("m");
+    write_export(
+        checkpoint(Architecture::Llama),
+        &out,
+        &options("q4g32", 4096),
+        &mut |_| {},
+    )
+    .unwrap();
+    let bytes = std::fs::read(out.join(MANIFEST_FILE)).unwrap();
+    let manifest = parse_manifest(&bytes, "manifest.json").unwrap();
+    let shards: Vec<Vec<u8>> = manifest
+        .shards
+        .iter()
+        .map(|s| std::fs::read(out.join(&s.file)).unwrap())
+        .collect();
+    assert!(
+        shards.len() > 1,
+        "the test needs tensors that straddle shards"
+    );
+    let collect = |ranges: &dyn Fn(usize) -> usize| {
+        let mut assembler = ExportAssembler::new(manifest.clone());
+        let mut all = Vec::new();
+        for (index, shard) in shards.iter().enumerate().rev() {
+            let mut offset = 0;
+            let mut step = 0;
+            while offset < shard.len() {
+                let len = ranges(step).min(shard.len() - offset);
+                all.extend(
+                    assembler
+                        .add_shard_range(index, offset as u64, &shard[offset..offset + len])
+                        .unwrap(),
+                );
+                offset += len;
+                step += 1;
+            }
+        }
+        assembler.finish().unwrap();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    };
+    let whole = collect(&|_| usize::MAX);
+    assert_eq!(whole.len(), manifest.tensors.len());
+    // Ranges of odd sizes cut pieces anywhere, including inside a tensor's scales.
+    assert_eq!(collect(&|step| [1, 7, 100, 333, 4096][step % 5]), whole);
+
+    let mut assembler = ExportAssembler::new(manifest.clone());
+    assembler.add_shard_range(0, 0, &shards[0][..10]).unwrap();
+    let gap = assembler
+        .add_shard_range(0, 20, &shards[0][20..30])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        gap.contains("shard-00000.bin") && gap.contains("from 20"),
+        "{gap}"
+    );
+    let past = assembler
+        .add_shard_range(0, 10, &vec![0; shards[0].len()])
+        .unwrap_err()
+        .to_string();
+    assert!(past.contains("the manifest says"), "{past}");
+}
