@@ -14,8 +14,9 @@ use crate::weights::{HostTensor, WeightEntry};
 /// Collects the pieces of every tensor of a manifest, shard by shard.
 pub struct ExportAssembler {
     manifest: Manifest,
-    /// Per tensor, per array: the bytes received so far (allocated on the first piece).
-    buffers: Vec<Vec<Vec<u8>>>,
+    /// Per tensor, per array: the bytes received so far (allocated on the first piece), in
+    /// `u32` words so that packed codes become the matrix's words without another copy.
+    buffers: Vec<Vec<Vec<u32>>>,
     /// Per tensor: pieces still missing.
     missing: Vec<usize>,
     /// Per shard: bytes received so far (ranges come in order).
@@ -109,10 +110,11 @@ impl ExportAssembler {
                     if from < to {
                         let buffer = &mut self.buffers[ti][ai];
                         if buffer.is_empty() {
-                            buffer.resize(a.count * width, 0);
+                            buffer.resize((a.count * width).div_ceil(4), 0);
                         }
+                        let bytes: &mut [u8] = bytemuck::cast_slice_mut(buffer);
                         let dst = (at + from - piece_start) as usize;
-                        buffer[dst..dst + (to - from) as usize].copy_from_slice(
+                        bytes[dst..dst + (to - from) as usize].copy_from_slice(
                             &data[(from - offset) as usize..(to - offset) as usize],
                         );
                     }
@@ -178,13 +180,14 @@ impl ExportAssembler {
     }
 }
 
-/// Builds one tensor from its arrays' bytes (in the manifest's array order).
-fn build_tensor(t: &TensorEntry, arrays: Vec<Vec<u8>>) -> Result<WeightEntry> {
-    let mut by_role: Vec<(&str, Vec<u8>, &str, usize)> = t
+/// Builds one tensor from its arrays' little-endian bytes held in `u32` words (in the
+/// manifest's array order).
+fn build_tensor(t: &TensorEntry, arrays: Vec<Vec<u32>>) -> Result<WeightEntry> {
+    let mut by_role: Vec<(&str, Vec<u32>, &str, usize)> = t
         .arrays
         .iter()
         .zip(arrays)
-        .map(|(a, bytes)| (a.role.as_str(), bytes, a.element.as_str(), a.count))
+        .map(|(a, words)| (a.role.as_str(), words, a.element.as_str(), a.count))
         .collect();
     let mut take = |role: &str| {
         by_role
@@ -195,9 +198,9 @@ fn build_tensor(t: &TensorEntry, arrays: Vec<Vec<u8>>) -> Result<WeightEntry> {
     };
     match &t.storage {
         TensorStorage::F32 | TensorStorage::F16 => {
-            let (bytes, element, _) =
+            let (words, element, count) =
                 take("data").ok_or_else(|| Error::tensor(&t.name, "array 'data' is missing"))?;
-            let data = to_f32(&t.name, &bytes, element)?;
+            let data = to_f32(&t.name, words, element, count)?;
             Ok(WeightEntry::Dense(HostTensor::new(
                 &t.name,
                 t.shape.clone(),
@@ -211,18 +214,18 @@ fn build_tensor(t: &TensorEntry, arrays: Vec<Vec<u8>>) -> Result<WeightEntry> {
                     format!("a packed tensor must be a matrix, not {:?}", t.shape),
                 ));
             };
-            let (q, _, _) =
+            let (mut q, _, _) =
                 take("q").ok_or_else(|| Error::tensor(&t.name, "array 'q' is missing"))?;
-            let q = q
-                .chunks_exact(4)
-                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
-            let values = |(bytes, element, count): (Vec<u8>, &str, usize)| {
+            // The words as stored are little-endian: a no-op on every target we build for.
+            q.iter_mut().for_each(|w| *w = u32::from_le(*w));
+            let values = |(words, element, count): (Vec<u32>, &str, usize)| {
                 let ty = match element {
                     "f16" => ScaleType::F16,
                     _ => ScaleType::F32,
                 };
-                GroupValues::from_le_bytes(&bytes, ty, count)
+                let bytes: &[u8] = bytemuck::cast_slice(&words);
+                let width = if ty == ScaleType::F16 { 2 } else { 4 };
+                GroupValues::from_le_bytes(&bytes[..count * width], ty, count)
                     .ok_or_else(|| Error::tensor(&t.name, "scale array has the wrong size"))
             };
             let scales = values(
@@ -245,13 +248,14 @@ fn build_tensor(t: &TensorEntry, arrays: Vec<Vec<u8>>) -> Result<WeightEntry> {
     }
 }
 
-fn to_f32(name: &str, bytes: &[u8], element: &str) -> Result<Vec<f32>> {
+fn to_f32(name: &str, words: Vec<u32>, element: &str, count: usize) -> Result<Vec<f32>> {
     match element {
-        "f32" => Ok(bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        // Reinterpreted in place (same size and alignment): no copy of large dense matrices.
+        "f32" => Ok(bytemuck::cast_vec::<u32, f32>(words)
+            .into_iter()
+            .map(|v| f32::from_bits(u32::from_le(v.to_bits())))
             .collect()),
-        "f16" => Ok(bytes
+        "f16" => Ok(bytemuck::cast_slice::<u32, u8>(&words)[..count * 2]
             .chunks_exact(2)
             .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
             .collect()),
