@@ -36,6 +36,12 @@ fn keep4(x: vec4<f32>) -> vec4<f32> {
     return bitcast<vec4<f32>>(bitcast<vec4<u32>>(x) ^ vec4<u32>(call.zero));
 }
 
+// quant::kernels::portable::lane_sum of the matrix kernels' lanes 0..3 (lo) and 4..7 (hi).
+fn lane_sum(lo: vec4<f32>, hi: vec4<f32>) -> f32 {
+    let h = keep4(lo + hi);
+    return keep(keep(h.x + h.z) + keep(h.y + h.w));
+}
+
 // shared_math::exp, step for step.
 fn shared_exp(x_in: f32) -> f32 {
     // x != x: NaN, as in Rust (drivers may assume there is none).

@@ -69,12 +69,6 @@ fn word_dot(w: u32, c0: u32, c1: u32) -> vec2<i32> {
     return vec2<i32>(even, odd);
 }
 
-// portable::lane_sum of lanes 0..3 (lo) and 4..7 (hi).
-fn lane_sum(lo: vec4<f32>, hi: vec4<f32>) -> f32 {
-    let h = keep4(lo + hi);
-    return keep(keep(h.x + h.z) + keep(h.y + h.w));
-}
-
 // The group scale and the offset's minimum of block b of row.
 fn scale_min(row: u32, b: u32) -> vec2<f32> {
     let si = row * p.scale_stride + b * 32u / p.group;

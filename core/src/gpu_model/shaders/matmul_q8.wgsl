@@ -48,11 +48,6 @@ fn dot_bytes(w: u32, c: u32) -> i32 {
         + byte(w, 2u) * byte(c, 2u) + byte(w, 3u) * byte(c, 3u);
 }
 
-fn lane_sum(lo: vec4<f32>, hi: vec4<f32>) -> f32 {
-    let h = keep4(lo + hi);
-    return keep(keep(h.x + h.z) + keep(h.y + h.w));
-}
-
 fn store(o: u32, v: f32) {
     if (p.accumulate != 0u) {
         y[o] = y[o] + v;
