@@ -323,12 +323,13 @@ fn the_burn_decoder_runs_packed_weights_through_the_same_kernels() {
     }
 }
 
-#[test]
-fn shards_added_in_any_order_give_the_same_model_and_gaps_are_named() {
-    let tmp = TempDir::new("assembler");
+/// A q4g32 export of the tiny `architecture` model in 4 KiB shards (tensors straddle them), in
+/// `tmp/m`: its folder, manifest and shard bytes.
+fn small_shards(architecture: Architecture, tmp: &str) -> (TempDir, Manifest, Vec<Vec<u8>>) {
+    let tmp = TempDir::new(tmp);
     let out = tmp.0.join("m");
     write_export(
-        checkpoint(Architecture::Qwen2),
+        checkpoint(architecture),
         &out,
         &options("q4g32", 4096),
         &mut |_| {},
@@ -336,11 +337,18 @@ fn shards_added_in_any_order_give_the_same_model_and_gaps_are_named() {
     .unwrap();
     let bytes = std::fs::read(out.join(MANIFEST_FILE)).unwrap();
     let manifest = parse_manifest(&bytes, "manifest.json").unwrap();
-    let shards: Vec<Vec<u8>> = manifest
+    let shards = manifest
         .shards
         .iter()
         .map(|s| std::fs::read(out.join(&s.file)).unwrap())
         .collect();
+    (tmp, manifest, shards)
+}
+
+#[test]
+fn shards_added_in_any_order_give_the_same_model_and_gaps_are_named() {
+    let (tmp, manifest, shards) = small_shards(Architecture::Qwen2, "assembler");
+    let out = tmp.0.join("m");
 
     // Backwards: tensors split across shards must still come out whole and in place.
     let mut assembler = ExportAssembler::new(manifest.clone());
@@ -381,22 +389,7 @@ fn shards_added_in_any_order_give_the_same_model_and_gaps_are_named() {
 
 #[test]
 fn shards_fed_in_byte_ranges_give_the_same_tensors_as_whole_shards() {
-    let tmp = TempDir::new("assembler-ranges");
-    let out = tmp.0.join("m");
-    write_export(
-        checkpoint(Architecture::Llama),
-        &out,
-        &options("q4g32", 4096),
-        &mut |_| {},
-    )
-    .unwrap();
-    let bytes = std::fs::read(out.join(MANIFEST_FILE)).unwrap();
-    let manifest = parse_manifest(&bytes, "manifest.json").unwrap();
-    let shards: Vec<Vec<u8>> = manifest
-        .shards
-        .iter()
-        .map(|s| std::fs::read(out.join(&s.file)).unwrap())
-        .collect();
+    let (_tmp, manifest, shards) = small_shards(Architecture::Llama, "assembler-ranges");
     assert!(
         shards.len() > 1,
         "the test needs tensors that straddle shards"
