@@ -23,6 +23,11 @@ impl Matrix {
                 cols: t.shape[1],
                 data: t.data,
             }),
+            // In the browser the kernels read f32 scales directly (wasm has no f16
+            // instructions); natively they widen f16 in registers (F16C).
+            #[cfg(target_arch = "wasm32")]
+            WeightMatrix::Packed(p) => Matrix::Packed(p.with_f32_scales()),
+            #[cfg(not(target_arch = "wasm32"))]
             WeightMatrix::Packed(p) => Matrix::Packed(p),
         }
     }

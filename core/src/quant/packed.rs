@@ -47,8 +47,15 @@ impl GroupValues {
 
     /// Copies values `start..start + out.len()` into `out` as f32.
     pub fn read_into(&self, start: usize, out: &mut [f32]) {
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
         use half::slice::HalfFloatSliceExt;
         match self {
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            GroupValues::F16(v) => crate::quant::kernels::simd128::f16_to_f32(
+                bytemuck::cast_slice(&v[start..start + out.len()]),
+                out,
+            ),
+            #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
             GroupValues::F16(v) => v[start..start + out.len()].convert_to_f32_slice(out),
             GroupValues::F32(v) => out.copy_from_slice(&v[start..start + out.len()]),
         }
@@ -247,6 +254,18 @@ impl PackedMatrix {
                 ))
             }
         }
+        if matches!(scheme, QuantScheme::Q8 { .. }) {
+            // Every quantizer here rounds into -127..=127; the kernels (the browser's relaxed
+            // SIMD dot product among them) rely on it, so a stored -128 is refused.
+            if let Some(at) = q.iter().position(|w| w.to_le_bytes().contains(&0x80)) {
+                return Err(Error::tensor(
+                    name,
+                    format!(
+                        "int8 code -128 in packed word {at}: codes must lie in -127..=127 (re-export the model with lmfast)"
+                    ),
+                ));
+            }
+        }
         Ok(Self {
             scheme,
             rows,
@@ -255,6 +274,24 @@ impl PackedMatrix {
             scales,
             mins,
         })
+    }
+
+    /// The same matrix with f16 group scales and minimums widened to f32 (exactly). The
+    /// browser's CPU path does this once at load: wasm has no f16 instructions, and widening
+    /// a row's scales before each dot product cost a sixth of a decoded token there.
+    pub fn with_f32_scales(mut self) -> Self {
+        let widen = |v: &mut GroupValues| {
+            if let GroupValues::F16(h) = v {
+                let mut out = vec![0f32; h.len()];
+                GroupValues::F16(std::mem::take(h)).read_into(0, &mut out);
+                *v = GroupValues::F32(out);
+            }
+        };
+        widen(&mut self.scales);
+        if let Some(m) = &mut self.mins {
+            widen(m);
+        }
+        self
     }
 
     /// The storage scheme.

@@ -98,3 +98,39 @@ fn bad_shapes_and_values_name_the_tensor() {
     let e = PackedMatrix::quantize("x", &w, 2, 32, s).unwrap_err();
     assert!(e.to_string().contains("not finite"), "{e}");
 }
+
+#[test]
+fn int8_codes_stay_within_plus_minus_127_and_a_stored_minus_128_is_refused() {
+    let (rows, cols) = (8, 64);
+    // Extremes of both signs in every row: the quantizer must still round into -127..=127.
+    let mut w = random_matrix(rows, cols, 9);
+    for r in 0..rows {
+        w[r * cols] = 1.0;
+        w[r * cols + 1] = -1.0;
+    }
+    let m =
+        PackedMatrix::quantize("w", &w, rows, cols, QuantScheme::parse("q8g32").unwrap()).unwrap();
+    let bytes: Vec<u8> = m.q().iter().flat_map(|w| w.to_le_bytes()).collect();
+    assert!(
+        bytes.contains(&0x81) && bytes.contains(&0x7f),
+        "±127 are used"
+    );
+    assert!(!bytes.contains(&0x80), "-128 is never produced");
+    let mut q = m.q().to_vec();
+    q[5] = (q[5] & !0xff) | 0x80;
+    let parts = PackedParts {
+        scheme: m.scheme(),
+        rows,
+        cols,
+        q,
+        scales: m.scales().clone(),
+        mins: None,
+    };
+    let err = PackedMatrix::from_parts("model.embed_tokens.weight", parts)
+        .expect_err("a stored -128 is refused")
+        .to_string();
+    assert!(
+        err.contains("model.embed_tokens.weight") && err.contains("-128"),
+        "{err}"
+    );
+}

@@ -15,7 +15,7 @@ pub(crate) mod dense;
 mod neon;
 mod portable;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod simd128;
+pub(crate) mod simd128;
 
 pub use activation::ActivationQ8;
 pub use dense::{dense_matmul, DenseMatrix};
@@ -32,7 +32,13 @@ pub fn kernel_isa() -> &'static str {
     }
     #[cfg(target_arch = "aarch64")]
     return "neon";
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    return "wasm32 simd128+relaxed-simd";
+    #[cfg(all(
+        target_arch = "wasm32",
+        target_feature = "simd128",
+        not(target_feature = "relaxed-simd")
+    ))]
     return "wasm32 simd128";
     #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
     return "wasm32 portable";
@@ -151,15 +157,43 @@ fn row_chunk(
     let int4 = matches!(w.scheme(), QuantScheme::Q4 { .. });
     for (i, row_out) in dst.chunks_mut(acts.len()).enumerate() {
         let row = first + i;
-        w.scales().read_into(row * gpr, &mut scales);
-        if let Some(m) = w.mins() {
-            m.read_into(row * gpr, &mut mins);
-        }
+        let groups = row * gpr..(row + 1) * gpr;
+        // f32 values are used in place; f16 ones are widened into the buffers.
+        let row_scales = match w.scales() {
+            GroupValues::F32(v) => &v[groups.clone()],
+            f16 => {
+                f16.read_into(groups.start, &mut scales);
+                &scales[..]
+            }
+        };
+        let row_mins = match w.mins() {
+            None => None,
+            Some(GroupValues::F32(v)) => Some(&v[groups]),
+            Some(f16) => {
+                f16.read_into(groups.start, &mut mins);
+                Some(&mins[..])
+            }
+        };
         let kernel = RowKernel {
             words: &w.q()[row * w.words_per_row()..(row + 1) * w.words_per_row()],
-            scales: &scales,
-            mins: w.mins().map(|_| &mins[..]),
+            scales: row_scales,
+            mins: row_mins,
             group: w.group(),
+        };
+        // In the browser a prompt's tokens go four at a time: one unpacking of each block
+        // serves all four.
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        let (row_out, acts) = {
+            let whole = acts.len() / 4 * 4;
+            for (o, a) in row_out.chunks_exact_mut(4).zip(acts.chunks_exact(4)) {
+                let a = [&a[0], &a[1], &a[2], &a[3]];
+                o.copy_from_slice(&if int4 {
+                    simd128::dot_q4_many(&kernel, a)
+                } else {
+                    simd128::dot_q8_many(&kernel, a)
+                });
+            }
+            (&mut row_out[whole..], &acts[whole..])
         };
         for (o, a) in row_out.iter_mut().zip(acts) {
             #[cfg(target_arch = "aarch64")]
