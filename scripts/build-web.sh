@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the browser engine (crate `web`) into pkg/wasm/, the npm package's binary half:
+# Builds the browser engine (crate `web`) into pkg/wasm/ (WebGPU and a one-thread CPU path)
+# and pkg/wasm-threads/ (the CPU path on shared memory), the npm package's binary half:
 # cargo for wasm32, then wasm-bindgen --target web. Installs what is missing first: the
 # wasm32 target and wasm-bindgen-cli at the version Cargo.lock pins.
 #
@@ -19,3 +20,12 @@ else
   build_wasm lmfast-web pkg/wasm lmfast_web
 fi
 printf '{"features": "%s"}\n' "$features" > pkg/wasm/build.json
+
+# The CPU path again on shared memory, for cross-origin isolated pages (helper threads).
+# LMFAST_WEB_THREADS=0 skips it; the package then always runs the CPU path on one thread.
+if [ "${LMFAST_WEB_THREADS:-1}" != 0 ]; then
+  log "building the threaded CPU engine (lmfast-web on shared memory, pkg/wasm-threads)"
+  build_wasm_threads pkg/wasm-threads
+else
+  rm -rf pkg/wasm-threads
+fi

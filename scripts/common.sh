@@ -90,6 +90,52 @@ build_wasm() {
   wasm-bindgen --target web --no-typescript --out-dir "$out_dir" --out-name "$out_name" "$artifact"
 }
 
+# The threaded browser build (pkg/wasm-threads): the CPU path on shared wasm memory, so the
+# npm package can split its matrix products over Web Workers. Shared memory needs the
+# standard library rebuilt with atomics (`-Z build-std`, from the rust-src component), which
+# stable cargo allows with RUSTC_BOOTSTRAP=1; the toolchain stays the one rustup gave us.
+# Usage: wasm_threads_cargo SUBCOMMAND [cargo args...] (build, clippy), in target/wasm-threads.
+wasm_threads_cargo() {
+  local subcommand="$1"
+  shift
+  if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+    log "adding the rust-src component (the threaded build compiles std with atomics)"
+    rustup component add rust-src
+  fi
+  local flags=(
+    --cfg 'getrandom_backend="wasm_js"'
+    -C target-feature=+simd128,+relaxed-simd,+atomics,+bulk-memory,+mutable-globals
+    # Shared memory, imported so every thread instantiates the module on the same one; 4 GiB
+    # is the most wasm32 can address (browsers reserve it, they do not commit it).
+    -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=4294967296
+    # wasm-bindgen sets up each thread's stack and thread-locals through these.
+    -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size
+    -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base
+  )
+  # CARGO_ENCODED_RUSTFLAGS: one flag per \x1f-separated field (the cfg value has quotes).
+  local args=("$subcommand" --release --locked --target wasm32-unknown-unknown -Z build-std=std,panic_abort)
+  local rest=() after=()
+  # Arguments after `--` go to the tool (clippy's -D warnings), after cargo's own.
+  while [ $# -gt 0 ]; do
+    if [ "$1" = -- ]; then shift; after=("$@"); break; fi
+    rest+=("$1")
+    shift
+  done
+  (cd "$LMFAST_ROOT" && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$LMFAST_ROOT/target/wasm-threads" \
+    CARGO_ENCODED_RUSTFLAGS="$(IFS=$'\x1f'; echo "${flags[*]}")" \
+    cargo "${args[@]}" "${rest[@]}" ${after[@]+-- "${after[@]}"})
+}
+
+# Usage: build_wasm_threads OUT_DIR [cargo args...]
+build_wasm_threads() {
+  local out_dir="$1"
+  shift
+  wasm_threads_cargo build -p lmfast-web "$@"
+  mkdir -p "$out_dir"
+  wasm-bindgen --target web --no-typescript --out-dir "$out_dir" --out-name lmfast_web \
+    "$LMFAST_ROOT/target/wasm-threads/wasm32-unknown-unknown/release/lmfast_web.wasm"
+}
+
 # Headless Chromium with its driver, and playwright-core (npm) for the browser tests.
 ensure_browser() {
   ensure_apt chromium chromium-driver mesa-vulkan-drivers

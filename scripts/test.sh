@@ -30,6 +30,8 @@ bash scripts/build-www.sh
 log "cargo clippy (the chat page and the browser engine for wasm32, -D warnings)"
 CARGO_TARGET_DIR="$LMFAST_ROOT/target/wasm" cargo clippy --release --locked --target wasm32-unknown-unknown \
   -p lmfast-www -p lmfast-web --features lmfast-web/webgpu -- -D warnings
+log "cargo clippy (the threaded browser engine: shared memory, relaxed SIMD, -D warnings)"
+wasm_threads_cargo clippy -p lmfast-web -- -D warnings
 # target/release/lmfast is the binary `cargo test --workspace` built (and its CLI tests ran);
 # `cargo build -p lmfast-native-runner` would rebuild core with other features (~6 min).
 ensure_default_export

@@ -1,5 +1,6 @@
-//! Data parallelism for the kernels: a small pool of spinning worker threads natively, and
-//! plain loops on wasm32 (where we have no threads).
+//! Data parallelism for the kernels: a small pool of spinning worker threads, spawned by
+//! the pool natively and started as Web Workers by the npm package in the browser (wasm32
+//! built with shared memory); without helpers the loops run in place.
 //!
 //! A decode step of a 30-layer model runs about 120 parallel matrix products of well under
 //! a millisecond each. A general-purpose pool that puts idle workers to sleep pays a wake-up
@@ -7,28 +8,43 @@
 //! hand-off costs well under a microsecond while the model is running, and they only park
 //! after a pause in the work.
 
-#[cfg(not(target_arch = "wasm32"))]
 mod pool;
 
 /// Chooses how many threads the kernels use (the caller's thread included); call before the
-/// first parallel loop (later calls have no effect). The default is every core.
+/// first parallel loop (later calls have no effect). The default is every core natively and
+/// one thread in the browser until [`prepare_helpers`] is called.
 pub fn set_threads(n: usize) {
-    #[cfg(not(target_arch = "wasm32"))]
     pool::set_threads(n);
-    #[cfg(target_arch = "wasm32")]
-    let _ = n;
 }
 
 /// Threads the parallel loops use.
 pub fn threads() -> usize {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        pool::threads()
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        1
-    }
+    pool::threads()
+}
+
+/// Browser threads, step 1 (the engine's thread): makes room for `threads - 1` helpers and
+/// returns how many slots there are. Each helper is a Web Worker sharing this instance's
+/// memory that calls [`claim_helper`] and then [`run_helper`].
+pub fn prepare_helpers(threads: usize) -> usize {
+    pool::prepare(threads)
+}
+
+/// Browser threads, step 2 (each helper): claims slot `index` for the calling thread; false
+/// if there is no such slot or another thread has it.
+pub fn claim_helper(index: usize) -> bool {
+    pool::claim_helper(index)
+}
+
+/// Browser threads, step 3 (each helper, after claiming): waits for jobs and works on them.
+/// Never returns; the helper idles (parked) while there is no work.
+pub fn run_helper(index: usize) {
+    pool::run_helper(index)
+}
+
+/// Browser threads, step 4 (the engine's thread, between generations): lets every claimed
+/// helper take part in the parallel loops; returns the number of threads now used.
+pub fn activate_helpers() -> usize {
+    pool::activate()
 }
 
 /// Calls `f(index, item)` for every item, in parallel where threads exist.
@@ -45,7 +61,6 @@ pub fn for_each_chunk<T: Send>(
 ) {
     let chunk = chunk.max(1);
     let tasks = out.len().div_ceil(chunk);
-    #[cfg(not(target_arch = "wasm32"))]
     if tasks > 1 && threads() > 1 {
         let len = out.len();
         let base = SendPtr(out.as_mut_ptr());
@@ -62,12 +77,10 @@ pub fn for_each_chunk<T: Send>(
         return;
     }
     out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
-    let _ = tasks;
 }
 
 /// Calls `f(task)` for every `task < tasks`, in parallel where threads exist.
 pub fn for_each_task(tasks: usize, f: impl Fn(usize) + Sync + Send) {
-    #[cfg(not(target_arch = "wasm32"))]
     if tasks > 1 && threads() > 1 {
         pool::run(tasks, &f);
         return;

@@ -52,8 +52,19 @@ export interface LoadOptions {
    * than the CPU path). 'webgpu' uses any adapter or fails; 'cpu' never touches WebGPU.
    */
   backend?: 'auto' | 'webgpu' | 'cpu';
-  /** Where shards are kept between visits (default 'cache', the Cache API). */
-  cache?: 'cache' | 'opfs' | 'none';
+  /**
+   * Where shards are kept between visits. 'auto' (default): the origin private file system
+   * where the engine runs in a worker (read synchronously: the fastest warm load), the Cache
+   * API on the page's thread, nothing where neither exists. 'cache' / 'opfs' force one.
+   */
+  cache?: 'auto' | 'cache' | 'opfs' | 'none';
+  /**
+   * Threads for the wasm CPU path (default: the device's logical cores, at most 8). More than
+   * one needs a cross-origin isolated page (COOP: same-origin, COEP: require-corp, as
+   * `lmfast serve` sends) and a browser with wasm relaxed SIMD (Chrome 114+, Firefox 120+);
+   * otherwise the CPU path runs on one thread and `info().threads_reason` says why.
+   */
+  threads?: number;
   /** Run the engine in a Web Worker (default true) or on the calling thread. */
   worker?: boolean;
   /** Key/value cache positions (default: the model's limit, at most 4096). */
@@ -144,9 +155,13 @@ export interface EngineInfo {
   model: { name: string | null; quant: string; embedding_quant: string | null; bytes: number; shards: number; config: Record<string, unknown> };
   context_length: number;
   kernels: string;
+  /** Threads the CPU path's matrix products use (1 on WebGPU). */
+  threads: number;
+  /** Why the CPU path runs on one thread, when it does. */
+  threads_reason?: string;
   /** Linear memory of the wasm instance (never shrinks: also its peak). */
   wasm_memory_bytes: number;
-  load: { seconds: number; url: string; network_bytes: number; cache_bytes: number; shards_from_network: number; shards_from_cache: number; refetched: number; warnings: { code: LmfastErrorCode; message: string }[] };
+  load: { seconds: number; url: string; store: 'cache' | 'opfs' | 'none'; network_bytes: number; cache_bytes: number; shards_from_network: number; shards_from_cache: number; refetched: number; warnings: { code: LmfastErrorCode; message: string }[] };
 }
 
 export class Engine {

@@ -111,8 +111,8 @@ export class Engine {
 
   /**
    * Loads the export folder at `url` (or its manifest.json).
-   * options: { onProgress, backend: 'auto'|'webgpu'|'cpu', cache: 'cache'|'opfs'|'none',
-   *            worker: true|false, contextLength, onError }
+   * options: { onProgress, backend: 'auto'|'webgpu'|'cpu', cache: 'auto'|'cache'|'opfs'|'none',
+   *            threads, worker: true|false, contextLength, onError }
    */
   static async load(url, options = {}) {
     const { onProgress, onError, worker = true, ...rest } = options;

@@ -75,7 +75,8 @@ async function textFile(base, file, store, signal) {
     const r = await request(base + file, { signal, cache: 'no-cache' }, file);
     const bytes = new Uint8Array(await r.arrayBuffer());
     if (store.kind === 'cache') {
-      try { await store.cache.put(new Request(`https://lmfast.invalid/${encodeURIComponent(key)}`), new Response(bytes)); } catch { /* best effort */ }
+      // Best effort, and not waited for: the copy only serves a later offline load.
+      store.cache.put(new Request(`https://lmfast.invalid/${encodeURIComponent(key)}`), new Response(bytes)).catch(() => {});
     }
     return bytes;
   } catch (e) {
@@ -95,7 +96,42 @@ async function textFile(base, file, store, signal) {
  * (`phase`: 'manifest' | 'shard' | 'verified' | 'done'), and `{ phase: 'warning', error }`
  * when a shard could not be stored (quota): the model still loads.
  */
-export async function loadExport(url, { cache = 'cache', onProgress = () => {}, signal, createLoader }) {
+export async function loadExport(url, options) {
+  try {
+    return await loadOnce(url, options, new Set());
+  } catch (e) {
+    // A stored shard whose sha256 no longer matches was fed before its check finished:
+    // it is gone from storage now, and one more load fetches it from the network.
+    if (!(e instanceof StaleCacheError)) throw e;
+    try {
+      return await loadOnce(url, options, new Set(e.files));
+    } catch (again) {
+      if (!(again instanceof StaleCacheError)) throw again;
+      throw new LmfastError('storage', `stored copies of ${again.files.join(', ')} were corrupt again after a fresh download: the browser's storage is failing`, { files: again.files });
+    }
+  }
+}
+
+/** Raised inside `loadOnce` when stored shards turn out corrupt (deleted by then). */
+class StaleCacheError extends Error {
+  constructor(files) {
+    super(`stored copies are corrupt: ${files.join(', ')}`);
+    this.files = files;
+  }
+}
+
+/** Awaits the sha256 checks of stored shards; frees `loader` and throws if any failed. */
+async function throwIfStale(loader, checks) {
+  const bad = (await Promise.all(checks)).filter(Boolean);
+  if (bad.length === 0) return;
+  try { loader.free(); } catch { /* already consumed */ }
+  throw new StaleCacheError(bad);
+}
+
+/** Shards read ahead of the one being handed to wasm: one, so JS holds at most two. */
+const READ_AHEAD = 1;
+
+async function loadOnce(url, { cache = 'auto', onProgress = () => {}, signal, createLoader }, stale) {
   const base = folderUrl(url);
   const store = await openStore(cache);
   const started = performance.now();
@@ -118,7 +154,7 @@ export async function loadExport(url, { cache = 'cache', onProgress = () => {}, 
 
   const shards = manifest.shards;
   const total = shards.reduce((n, s) => n + s.bytes, 0);
-  const stats = { network_bytes: 0, cache_bytes: 0, shards_from_network: 0, shards_from_cache: 0, refetched: 0, warnings: [] };
+  const stats = { store: store.kind, network_bytes: 0, cache_bytes: 0, shards_from_network: 0, shards_from_cache: 0, refetched: 0, warnings: [] };
   let loaded = 0;
   // Bytes obtained so far of each shard, so a page can draw one bar per shard.
   const shardLoaded = shards.map(() => 0);
@@ -128,20 +164,29 @@ export async function loadExport(url, { cache = 'cache', onProgress = () => {}, 
     shardTotal: extra.shard >= 0 ? shards[extra.shard].bytes : 0,
   });
 
-  // One shard is fetched ahead while the previous one is handed to the GPU / wasm.
+  // Shards come READ_AHEAD ahead of the one being handed to the GPU / wasm. A stored shard
+  // is handed over while WebCrypto (off this thread) checks its sha256; every check is
+  // awaited before the model is declared loaded.
   const fetchShard = async (i) => {
     const s = shards[i];
     const cached = await store.get(s.sha256);
-    if (cached && cached.byteLength === s.bytes && (await sha256(cached)) === s.sha256) {
+    if (cached && cached.byteLength === s.bytes) {
       loaded += s.bytes;
       shardLoaded[i] = s.bytes;
       stats.cache_bytes += s.bytes;
       stats.shards_from_cache += 1;
       report({ phase: 'shard', shard: i, file: s.file, fromCache: true });
-      return { bytes: cached, fromCache: true, refetched: false };
+      const check = sha256(cached).then(async (actual) => {
+        if (actual === s.sha256) return null;
+        await store.delete(s.sha256);
+        return s.file;
+      });
+      return { bytes: cached, fromCache: true, refetched: false, check };
     }
-    if (cached) await store.delete(s.sha256); // corrupt or truncated in storage
-    let refetched = false;
+    if (cached) await store.delete(s.sha256); // truncated in storage
+    // Refetched: its stored copy was truncated, or found corrupt by the previous attempt.
+    let refetched = !!cached || stale.has(s.file);
+    if (refetched) stats.refetched += 1;
     for (let attempt = 0; ; attempt += 1) {
       const before = loaded;
       const response = await request(base + s.file, { signal, cache: attempt === 0 ? 'default' : 'reload' }, s.file);
@@ -167,7 +212,7 @@ export async function loadExport(url, { cache = 'cache', onProgress = () => {}, 
           stats.warnings.push(err.toJSON());
           report({ phase: 'warning', shard: i, file: s.file, error: err.toJSON() });
         }
-        return { bytes, fromCache: false, refetched };
+        return { bytes, fromCache: false, refetched, check: null };
       }
       if (attempt > 0) {
         throw new LmfastError('hash', `${s.file} is corrupt: its sha256 is ${actual}, the manifest says ${s.sha256} (fetched twice)`, { file: s.file, expected: s.sha256, actual });
@@ -179,12 +224,20 @@ export async function loadExport(url, { cache = 'cache', onProgress = () => {}, 
     }
   };
 
-  let next = shards.length > 0 ? fetchShard(0) : null;
+  const pending = [];
+  const readAhead = (i) => {
+    if (i >= shards.length || pending[i]) return;
+    pending[i] = fetchShard(i);
+    // Keep a rejected read from being reported as unhandled before it is awaited.
+    pending[i].catch(() => {});
+  };
+  for (let i = 0; i <= READ_AHEAD; i += 1) readAhead(i);
+  const checks = [];
   for (let i = 0; i < shards.length; i += 1) {
-    const current = await next;
-    next = i + 1 < shards.length ? fetchShard(i + 1) : null;
-    // Keep a rejected prefetch from being reported as unhandled before it is awaited.
-    if (next) next.catch(() => {});
+    const current = await pending[i];
+    pending[i] = null;
+    readAhead(i + READ_AHEAD + 1);
+    if (current.check) checks.push(current.check);
     try {
       // In ranges, so that wasm memory holds one range and the tensors being filled rather
       // than a copy of the whole shard (wasm memory never shrinks).
@@ -195,10 +248,13 @@ export async function loadExport(url, { cache = 'cache', onProgress = () => {}, 
         loader.addShardRange(i, at, view.subarray(at, Math.min(view.length, at + SHARD_RANGE_BYTES)));
       }
     } catch (e) {
+      // Garbage from a corrupt stored shard can fail a tensor check: the sha256 says which.
+      await throwIfStale(loader, checks);
       throw LmfastError.from(e);
     }
     report({ phase: 'verified', shard: i, file: shards[i].file, fromCache: current.fromCache, refetched: current.refetched });
   }
+  await throwIfStale(loader, checks);
   stats.seconds = (performance.now() - started) / 1000;
   report({ phase: 'done', shard: shards.length - 1, file: '', fromCache: stats.shards_from_network === 0 });
   return { loader, manifest, stats, store: store.kind };

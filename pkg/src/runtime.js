@@ -1,17 +1,92 @@
 // The engine itself, wherever it runs (a worker by default, or the page): the wasm module,
 // the loaded model, and generation as a loop of wasm steps that yields to the event loop
 // between tokens so a stop request is seen at once.
+//
+// Two builds of the engine ship: `wasm/` (WebGPU decoder and a one-thread CPU path) and
+// `wasm-threads/` (the CPU path on shared memory, whose matrix products split over helper
+// Web Workers). The threaded one needs a cross-origin isolated page (COOP/COEP headers):
+// only then do SharedArrayBuffer and shared wasm memory exist.
 
-import init, { ModelLoader, wasmMemoryBytes, runKernelChecks } from '../wasm/lmfast_web.js';
+import * as plainBuild from '../wasm/lmfast_web.js';
 import { LmfastError } from './errors.js';
 import { loadExport } from './loader.js';
 import { chatCompletion, chatChunk, textCompletion } from './openai.js';
 
 let wasmReady = null;
-/** Instantiates the wasm module once per thread. */
+/** Instantiates the one-thread (WebGPU) build once per thread; resolves to its bindings. */
 export function initWasm(wasmUrl) {
-  if (!wasmReady) wasmReady = init(wasmUrl ? { module_or_path: wasmUrl } : undefined);
+  if (!wasmReady) wasmReady = plainBuild.default(wasmUrl ? { module_or_path: wasmUrl } : undefined).then(() => plainBuild);
   return wasmReady;
+}
+
+/** How long helper threads may take to start before the engine goes on without them. */
+const HELPER_START_MS = 15000;
+let threadedReady = null;
+
+/** Threads the CPU path may use by default: every logical core, at most 8. */
+export function defaultThreads() {
+  const cores = (globalThis.navigator && navigator.hardwareConcurrency) || 1;
+  return Math.max(1, Math.min(cores, 8));
+}
+
+/** Why this context cannot run the threaded build, or null when it can. */
+export function threadsUnavailableReason() {
+  if (typeof SharedArrayBuffer === 'undefined' || !globalThis.crossOriginIsolated) {
+    return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+  }
+  if (typeof Worker === 'undefined') return 'this context cannot start Web Workers';
+  return null;
+}
+
+async function compileWasm(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new LmfastError('http', `${url}: HTTP ${response.status}`);
+  if (WebAssembly.compileStreaming && (response.headers.get('Content-Type') || '').startsWith('application/wasm')) {
+    return WebAssembly.compileStreaming(response);
+  }
+  return WebAssembly.compile(await response.arrayBuffer());
+}
+
+/**
+ * Instantiates the threaded build once per thread and starts `threads - 1` helper workers on
+ * its shared memory; resolves to `{ build, helpers }`, where `helpers` resolves once every
+ * helper has started or given up (`{ asked, started }`). The model loads meanwhile.
+ */
+function initThreadedWasm(threads) {
+  if (!threadedReady) {
+    threadedReady = (async () => {
+      const build = await import('../wasm-threads/lmfast_web.js');
+      const module = await compileWasm(new URL('../wasm-threads/lmfast_web_bg.wasm', import.meta.url));
+      const exports = await build.default({ module_or_path: module });
+      const asked = build.threadsPrepare(threads);
+      const helpers = Promise.all(Array.from({ length: asked }, (_, index) => startHelper(module, exports.memory, index)))
+        .then((ok) => ({ asked, started: ok.filter(Boolean).length }));
+      return { build, helpers };
+    })();
+    threadedReady.catch(() => { threadedReady = null; });
+  }
+  return threadedReady;
+}
+
+/** Starts one helper worker; resolves true once it has claimed its slot, false otherwise. */
+function startHelper(module, memory, index) {
+  return new Promise((resolve) => {
+    let worker;
+    const timer = setTimeout(() => finish(false), HELPER_START_MS);
+    function finish(ok) {
+      clearTimeout(timer);
+      if (!ok && worker) worker.terminate();
+      resolve(ok);
+    }
+    try {
+      worker = new Worker(new URL('./thread.js', import.meta.url), { type: 'module', name: `lmfast-thread-${index}` });
+    } catch {
+      return finish(false);
+    }
+    worker.onmessage = (e) => finish(!!(e.data && e.data.claimed));
+    worker.onerror = () => finish(false);
+    worker.postMessage({ module, memory, index });
+  });
 }
 
 // A macrotask boundary without setTimeout's 4 ms clamp: lets queued messages (interrupt)
@@ -51,7 +126,8 @@ export async function browserAdapterInfo() {
 }
 
 export class Runtime {
-  constructor(engine, manifest, stats, loadSeconds, url) {
+  constructor(wasm, engine, manifest, stats, loadSeconds, url) {
+    this.wasm = wasm;
     this.engine = engine;
     this.manifest = manifest;
     this.stats = stats;
@@ -63,33 +139,61 @@ export class Runtime {
   }
 
   /** Loads the export at `url` (see `Engine.load` for the options). */
-  static async load(url, { backend = 'auto', cache = 'cache', contextLength = 0, onProgress, wasmUrl } = {}) {
+  static async load(url, { backend = 'auto', cache = 'auto', contextLength = 0, threads, onProgress, wasmUrl } = {}) {
     const started = performance.now();
-    await initWasm(wasmUrl);
+    if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
+      throw new LmfastError('input', `threads must be a positive integer (got ${threads})`);
+    }
     // A software fallback adapter (SwiftShader, WARP) runs WGSL on the CPU, many times slower
     // than the wasm CPU path: 'auto' takes the CPU path then. 'webgpu' still uses it.
     let softwareReason = null;
     if (backend === 'auto') {
       const adapter = await browserAdapterInfo();
-      if (adapter && adapter.is_fallback_adapter) {
+      if (!adapter) {
+        softwareReason = globalThis.navigator && navigator.gpu ? 'no WebGPU adapter is available' : 'this browser has no WebGPU';
+        backend = 'cpu';
+      } else if (adapter.is_fallback_adapter) {
         softwareReason = `the only WebGPU adapter (${adapter.name}) is a software fallback, slower than the wasm CPU path`;
         backend = 'cpu';
       }
     }
+    // The CPU path runs on the threaded build where the page allows it.
+    let wasm = null;
+    let threaded = null;
+    let threadsReason = null;
+    const wanted = threads || defaultThreads();
+    if (backend === 'cpu' && !wasmUrl) {
+      threadsReason = wanted < 2 ? `${threads ? 'threads: 1 was asked for' : 'this device reports one core'}` : threadsUnavailableReason();
+      if (!threadsReason) {
+        try {
+          threaded = await initThreadedWasm(wanted);
+          wasm = threaded.build;
+        } catch (e) {
+          threadsReason = `the threaded build failed to start (${e && e.message ? e.message : e})`;
+        }
+      }
+    }
+    if (!wasm) wasm = await initWasm(wasmUrl);
     const { loader, manifest, stats } = await loadExport(url, {
       cache,
       onProgress,
       createLoader: async (m, t, template) => {
         try {
-          return await ModelLoader.create(m, t, template, backend);
+          return await wasm.ModelLoader.create(m, t, template, backend);
         } catch (e) {
           throw LmfastError.from(e);
         }
       },
     });
+    if (threaded) {
+      // Helpers join between jobs, on this thread: before the first one.
+      const h = await threaded.helpers;
+      if (wasm.threadsActivate() < 2) threadsReason = `no helper thread started (${h.started} of ${h.asked})`;
+    }
     const engine = call(() => loader.finish(contextLength));
-    const runtime = new Runtime(engine, manifest, stats, (performance.now() - started) / 1000, url);
+    const runtime = new Runtime(wasm, engine, manifest, stats, (performance.now() - started) / 1000, url);
     runtime.softwareReason = softwareReason;
+    runtime.threadsReason = threadsReason;
     runtime.adapter = JSON.parse(engine.info()).backend === 'webgpu' ? await browserAdapterInfo() : null;
     return runtime;
   }
@@ -98,8 +202,9 @@ export class Runtime {
     const info = JSON.parse(this.engine.info());
     if (info.adapter && this.adapter) info.adapter = { ...info.adapter, ...this.adapter };
     if (this.softwareReason) info.fallback_reason = this.softwareReason;
+    if (info.backend !== 'webgpu' && this.threadsReason) info.threads_reason = this.threadsReason;
     info.load = { ...this.stats, seconds: this.loadSeconds, url: this.url };
-    info.wasm_memory_bytes = wasmMemoryBytes();
+    info.wasm_memory_bytes = this.wasm.wasmMemoryBytes();
     return info;
   }
 
@@ -183,9 +288,9 @@ export class Runtime {
 
 /** Runs every WebGPU kernel against the CPU reference (tests and diagnostics). */
 export async function kernelChecks(wasmUrl) {
-  await initWasm(wasmUrl);
+  const wasm = await initWasm(wasmUrl);
   try {
-    const report = JSON.parse(await runKernelChecks());
+    const report = JSON.parse(await wasm.runKernelChecks());
     const adapter = await browserAdapterInfo();
     if (adapter) report.adapter = { ...report.adapter, ...adapter };
     return report;

@@ -45,6 +45,20 @@ class OpfsStore {
   async get(sha256) {
     try {
       const handle = await this.dir.getFileHandle(sha256);
+      // In a worker a synchronous handle reads the file straight into our buffer, several
+      // times faster than File.arrayBuffer(); it locks the file, so a second tab reading the
+      // same shard at that moment takes the File path.
+      if (handle.createSyncAccessHandle) {
+        let access = null;
+        try {
+          access = await handle.createSyncAccessHandle();
+          const out = new Uint8Array(access.getSize());
+          const n = access.read(out, { at: 0 });
+          if (n === out.length) return out;
+        } catch { /* locked or unsupported: read it the other way */ } finally {
+          if (access) access.close();
+        }
+      }
       return new Uint8Array(await (await handle.getFile()).arrayBuffer());
     } catch (e) {
       if (e && e.name === 'NotFoundError') return null;
@@ -79,9 +93,22 @@ class OpfsStore {
   }
 }
 
-/** Opens the store named by `kind` ('cache' | 'opfs' | 'none'). */
+/**
+ * Opens the store named by `kind` ('auto' | 'cache' | 'opfs' | 'none'). 'auto' is OPFS where
+ * this context can read it synchronously (a dedicated worker: the engine's default home),
+ * the Cache API elsewhere, and no store at all where neither exists (an insecure context).
+ */
 export async function openStore(kind) {
   if (kind === 'none') return new NoStore();
+  if (kind === 'auto') {
+    if (typeof FileSystemSyncAccessHandle !== 'undefined' && globalThis.navigator && navigator.storage && navigator.storage.getDirectory) {
+      try { return await openStore('opfs'); } catch { /* e.g. storage blocked: try the Cache API */ }
+    }
+    if (typeof caches !== 'undefined') {
+      try { return await openStore('cache'); } catch { /* fall through */ }
+    }
+    return new NoStore();
+  }
   if (kind === 'cache') {
     if (typeof caches === 'undefined') {
       throw new LmfastError('storage', 'the Cache API is not available here (it needs a secure context: https or localhost)');
@@ -95,7 +122,7 @@ export async function openStore(kind) {
     const root = await navigator.storage.getDirectory();
     return new OpfsStore(await root.getDirectoryHandle(OPFS_DIR, { create: true }));
   }
-  throw new LmfastError('input', `cache must be 'cache', 'opfs' or 'none', not '${kind}'`);
+  throw new LmfastError('input', `cache must be 'auto', 'cache', 'opfs' or 'none', not '${kind}'`);
 }
 
 /** Deletes every stored shard of every model. */

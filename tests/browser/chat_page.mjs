@@ -174,7 +174,9 @@ try {
     const shardRequests = requests.filter((p) => p.startsWith('/models/') && p.endsWith('.bin'));
     if (shardRequests.length === 0) throw new Error('the cold load fetched no shard (is the request log blind?)');
     const backend = await page.locator('[data-testid=backend]').innerText();
-    if (!/^CPU \(wasm\) · .*software fallback/.test(backend)) throw new Error(`'auto' on SwiftShader should take the CPU path and say why; the page says '${backend}'`);
+    if (!/^CPU \(wasm(, \d+ threads)?\) · .*software fallback/.test(backend)) throw new Error(`'auto' on SwiftShader should take the CPU path and say why; the page says '${backend}'`);
+    // `lmfast serve` isolates the page (COOP/COEP), so the CPU path runs on every core.
+    if (!/^CPU \(wasm, \d+ threads\)/.test(backend)) throw new Error(`the page served by lmfast serve should run the CPU path on every core; it says '${backend}'`);
     console.log(`ok   cold load in ${cold.loadSeconds.toFixed(1)} s, progress bar reached 100 %, ${shardRequests.length} shard requests, backend: ${backend}`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'loaded.png') });
     await setGreedy(page);
@@ -225,7 +227,7 @@ try {
   await withBrowser(NO_WEBGPU_ARGS, cpuProfile, async (page) => {
     const cold = await openAndLoad(page, url);
     const backend = await page.locator('[data-testid=backend]').innerText();
-    if (!/^CPU \(wasm\) · .*adapter/.test(backend)) throw new Error(`expected the CPU fallback with a reason, the page says '${backend}'`);
+    if (!/^CPU \(wasm(, \d+ threads)?\) · .*adapter/.test(backend)) throw new Error(`expected the CPU fallback with a reason, the page says '${backend}'`);
     await setGreedy(page);
     const reply = await ask(page, cold.t0);
     check(`CPU fallback reply (${backend})`, reply, expected);
@@ -296,7 +298,7 @@ try {
     await page.click('[data-testid=use-cpu]');
     await page.waitForSelector('[data-testid=loaded]', { timeout: LOAD_TIMEOUT });
     const after = await page.locator('[data-testid=backend]').innerText();
-    if (!/^CPU \(wasm\)/.test(after) || (await page.$('[data-testid=error]'))) throw new Error(`'Use CPU' did not recover: '${after}'`);
+    if (!/^CPU \(wasm(, \d+ threads)?\)/.test(after) || (await page.$('[data-testid=error]'))) throw new Error(`'Use CPU' did not recover: '${after}'`);
     console.log("ok   no WebGPU with backend 'webgpu': a 'webgpu' error, and 'Use CPU' loads the model");
   });
 } finally {

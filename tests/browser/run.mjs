@@ -69,8 +69,8 @@ async function withBrowser(args, fn) {
   }
 }
 
-async function open(page, base) {
-  await page.goto(`${base}/tests/browser/pages/blank.html`);
+async function open(page, base, { isolated = true } = {}) {
+  await page.goto(`${base}/tests/browser/pages/blank.html${isolated ? '' : '?isolated=0'}`);
 }
 
 /** Loads `model` in the page and generates greedily for each prompt; returns tokens + info. */
@@ -150,20 +150,36 @@ const tests = {
   },
 
   async 'cpu-parity'(base) {
-    // The wasm CPU path's portable kernels repeat native's AVX2 float operations in the same
-    // order: the greedy tokens must be identical to native lmfast on every parity prompt.
-    // WebGPU is turned off, so `auto` must fall back to the CPU and say why.
+    // The wasm CPU path's kernels repeat native's AVX2 float operations in the same order:
+    // the greedy tokens must be identical to native lmfast on every parity prompt, on both
+    // builds: the threaded one (2 threads, relaxed SIMD; the test server isolates its pages)
+    // and the one-thread one. WebGPU is turned off, so `auto` must fall back to the CPU and
+    // say why.
     const prompts = parityPrompts();
     const nat = Object.fromEntries(prompts.map((p) => [p.name, native(EXPORT, p.prompt)]));
     await withBrowser(NO_WEBGPU_ARGS, async (page) => {
       await open(page, base);
-      const out = await browserGreedy(page, EXPORT, prompts, { backend: 'auto', cache: 'none' });
-      if (out.info.backend !== 'cpu') throw new Error(`with WebGPU off the backend is ${out.info.backend}`);
-      if (!out.info.fallback_reason) throw new Error('the CPU fallback gives no reason');
-      const c = compare('cpu-parity', out, nat);
-      console.log(`  fallback reason: ${out.info.fallback_reason}`);
-      console.log(`  ${c.identical}/${c.total} prompts x ${PARITY_TOKENS} tokens identical to native lmfast`);
-      if (c.identical !== c.total) throw new Error(`CPU path differs: ${JSON.stringify(c.rows.filter((r) => !r.equal).map((r) => [r.name, r.same_prefix]))}`);
+      for (const threads of [2, 1]) {
+        const out = await browserGreedy(page, EXPORT, prompts, { backend: 'auto', cache: 'none', threads });
+        if (out.info.backend !== 'cpu') throw new Error(`with WebGPU off the backend is ${out.info.backend}`);
+        if (!out.info.fallback_reason) throw new Error('the CPU fallback gives no reason');
+        const c = compare(`cpu-parity-${threads}t`, out, nat);
+        console.log(`  ${threads} thread(s) asked: ${out.info.threads} used (${out.info.threads_reason || 'no reason needed'}), kernels ${out.info.kernels}; fallback reason: ${out.info.fallback_reason}`);
+        console.log(`  ${c.identical}/${c.total} prompts x ${PARITY_TOKENS} tokens identical to native lmfast`);
+        if (out.info.threads !== threads) throw new Error(`${threads} threads asked, ${out.info.threads} used: ${out.info.threads_reason}`);
+        const relaxed = out.info.kernels.includes('relaxed-simd');
+        if (relaxed !== (threads > 1)) throw new Error(`kernels '${out.info.kernels}' with ${threads} thread(s)`);
+        if (c.identical !== c.total) throw new Error(`CPU path (${threads} threads) differs: ${JSON.stringify(c.rows.filter((r) => !r.equal).map((r) => [r.name, r.same_prefix]))}`);
+      }
+    });
+    // A page without COOP/COEP cannot share memory: one thread, a reason naming the
+    // headers, and still native's tokens.
+    await withBrowser(NO_WEBGPU_ARGS, async (page) => {
+      await open(page, base, { isolated: false });
+      const out = await browserGreedy(page, EXPORT, prompts.slice(0, 1), { backend: 'cpu', cache: 'none', threads: 2 });
+      console.log(`  not isolated: ${out.info.threads} thread (${out.info.threads_reason})`);
+      if (out.info.threads !== 1 || !/cross-origin isolated/.test(out.info.threads_reason || '')) throw new Error('a page without COOP/COEP did not fall back to one thread with a reason');
+      if (compare('cpu-parity-not-isolated', out, nat).identical !== 1) throw new Error('the one-thread fallback differs from native');
     });
   },
 
@@ -213,8 +229,55 @@ const tests = {
       if (shardRequests(warmLog).length !== 0 || warm.info.load.shards_from_cache !== warm.info.model.shards) {
         throw new Error(`the warm load fetched ${JSON.stringify(shardRequests(warmLog))}`);
       }
-      // Corrupt in transit once: detected, re-fetched, loads.
+      // The default store in the engine's worker is OPFS (read synchronously): the same
+      // cold/warm behaviour.
+      await fetch(`${base}/__reset`, { method: 'POST' });
+      const autoCold = await load({ backend: 'cpu' });
+      const autoColdLog = await (await fetch(`${base}/__log`)).json();
+      await fetch(`${base}/__reset`, { method: 'POST' });
+      const autoWarm = await load({ backend: 'cpu' });
+      const autoWarmLog = await (await fetch(`${base}/__log`)).json();
+      console.log(`  default store '${autoWarm.info.load.store}': cold ${shardRequests(autoColdLog).length} shard requests, ${autoCold.info.load.seconds.toFixed(2)} s; warm ${shardRequests(autoWarmLog).length}, ${autoWarm.info.load.seconds.toFixed(2)} s`);
+      if (!autoCold.ok || !autoWarm.ok || autoWarm.info.load.store !== 'opfs') throw new Error(`the default store is ${autoWarm.info && autoWarm.info.load.store}, not OPFS`);
+      if (shardRequests(autoColdLog).length !== autoCold.info.model.shards || shardRequests(autoWarmLog).length !== 0) {
+        throw new Error('the OPFS store did not serve the warm load');
+      }
+      // A stored copy corrupted on disk (same length): it is handed to wasm while its
+      // sha256 is checked, found bad, deleted and downloaded again; the model then loads
+      // and gives the same tokens as from the good copy.
       const shard = 'shard-00001.bin';
+      const greedy = () => page.evaluate(async ({ url }) => {
+        const { Engine } = await import('/pkg/src/index.js');
+        const e = await Engine.load(url, { backend: 'cpu', cache: 'cache' });
+        const out = await e.generate('The capital of France is', { temperature: 0, max_tokens: 8 });
+        const info = await e.info();
+        await e.unload();
+        return { text: out.choices[0].text, info };
+      }, { url: `/${EXPORT}/` });
+      const good = await greedy();
+      const flipped = await page.evaluate(async ({ url, shard }) => {
+        const manifest = await (await fetch(`${url}manifest.json`)).json();
+        const entry = manifest.shards.find((s) => s.file === shard);
+        const cache = await caches.open('lmfast-shards-v1');
+        const key = new Request(`https://lmfast.invalid/sha256/${entry.sha256}`);
+        const bytes = new Uint8Array(await (await cache.match(key)).arrayBuffer());
+        for (let i = 1000; i < bytes.length; i += 4096) bytes[i] ^= 0x5a;
+        await cache.put(key, new Response(bytes));
+        return bytes.length;
+      }, { url: `/${EXPORT}/`, shard });
+      await fetch(`${base}/__reset`, { method: 'POST' });
+      const healed = await greedy();
+      const healLog = await (await fetch(`${base}/__log`)).json();
+      console.log(`  stored copy corrupted (${flipped} bytes): ${shardRequests(healLog).join(', ') || 'no request'}, refetched=${healed.info.load.refetched}, "${healed.text}" (from the good copy: "${good.text}")`);
+      if (JSON.stringify(shardRequests(healLog).map((p) => p.split('/').pop())) !== JSON.stringify([shard]) || healed.info.load.refetched !== 1) {
+        throw new Error('a corrupt stored shard was not downloaded again, alone and once');
+      }
+      if (healed.text !== good.text) throw new Error('the model loaded after healing the cache answers differently');
+      await fetch(`${base}/__reset`, { method: 'POST' });
+      const again = await load({ backend: 'cpu', cache: 'cache' });
+      const againLog = await (await fetch(`${base}/__log`)).json();
+      if (!again.ok || shardRequests(againLog).length !== 0) throw new Error('the healed cache is not used by the next load');
+      // Corrupt in transit once: detected, re-fetched, loads.
       await fetch(`${base}/__reset`, { method: 'POST' });
       await fetch(`${base}/__corrupt?file=${shard}&times=1`);
       const once = await load({ backend: 'cpu', cache: 'none' });
@@ -313,10 +376,12 @@ tests['npm-package'] = async (base) => {
       await page.goto(`${base}/target/npm-smoke/index.html${query}`);
       await page.waitForFunction(() => window.result, null, { timeout: 240000 });
       const r = await page.evaluate(() => window.result);
-      console.log(`  ${label}: backend ${r.info.backend}, ${r.chunks} streamed chunks: ${JSON.stringify(r.text)}`);
+      console.log(`  ${label}: backend ${r.info.backend}${r.info.backend === 'cpu' ? ` (${r.info.threads} threads)` : ''}, ${r.chunks} streamed chunks: ${JSON.stringify(r.text)}`);
       if (!r.text.includes('Paris')) throw new Error(`no Paris in ${JSON.stringify(r.text)}`);
       if (r.chunks < 3) throw new Error('the answer was not streamed');
       if (label === 'webgpu off' && r.info.backend !== 'cpu') throw new Error('WebGPU off but the backend is not the CPU');
+      // The page is cross-origin isolated: the packed threaded build must be there and run.
+      if (label === 'webgpu off' && !(r.info.threads > 1)) throw new Error(`the packed package ran the CPU path on one thread: ${r.info.threads_reason}`);
       if (label === 'webgpu' && r.info.backend !== 'webgpu') throw new Error(`backend 'webgpu' ran on ${r.info.backend}`);
     });
   }

@@ -5,6 +5,7 @@
 //
 // Control endpoints (test only): GET /__log (JSON list of requested paths), POST /__reset,
 // GET /__corrupt?file=NAME&times=N (the next N responses for that file have a flipped byte).
+// Every file comes with COOP/COEP (a cross-origin isolated page) unless asked with ?isolated=0.
 
 import http from 'node:http';
 import fs from 'node:fs';
@@ -38,10 +39,13 @@ export function startServer({ port = 0, root = ROOT } = {}) {
         'content-type': TYPES[path.extname(file)] || 'application/octet-stream',
         'content-length': st.size,
         'cache-control': 'no-cache',
-        'cross-origin-opener-policy': 'same-origin',
-        'cross-origin-embedder-policy': 'require-corp',
         'cross-origin-resource-policy': 'same-origin',
       };
+      // Pages are cross-origin isolated (threads) unless asked with ?isolated=0.
+      if (url.searchParams.get('isolated') !== '0') {
+        headers['cross-origin-opener-policy'] = 'same-origin';
+        headers['cross-origin-embedder-policy'] = 'require-corp';
+      }
       const name = path.basename(file);
       const times = corrupt.get(name) || 0;
       if (times > 0) {

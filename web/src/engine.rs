@@ -85,6 +85,7 @@ impl WebEngine {
             },
             "context_length": p.context_length,
             "kernels": lmfast_core::quant::kernels::kernel_isa(),
+            "threads": lmfast_core::parallel::threads(),
             "wasm_memory_bytes": crate::wasm_memory_bytes(),
         })
         .to_string()

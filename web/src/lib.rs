@@ -14,6 +14,8 @@ mod gpu;
 mod loader;
 mod options;
 mod runner;
+mod threads;
+mod warm_up;
 
 pub use engine::WebEngine;
 pub use loader::ModelLoader;

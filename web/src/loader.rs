@@ -119,6 +119,11 @@ impl ModelLoader {
                 )))
             }
         };
+        if matches!(sink, Sink::Cpu(_)) {
+            // Failing only means the first prompt warms the kernels up instead.
+            let embedding = manifest.embedding_quant.as_deref();
+            let _ = crate::warm_up::warm_up_cpu(&manifest.quant, embedding);
+        }
         Ok(Self {
             assembler: ExportAssembler::new(manifest),
             tokenizer,

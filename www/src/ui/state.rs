@@ -201,7 +201,7 @@ impl AppState {
             let result = bridge::load_engine(
                 &url,
                 backend.as_str(),
-                "cache",
+                "auto",
                 on_progress.as_ref().unchecked_ref(),
                 on_error.as_ref().unchecked_ref(),
             )
@@ -400,10 +400,16 @@ fn backend_label(info_json: &str) -> String {
                 .unwrap_or("unknown adapter");
             format!("WebGPU · {name}")
         }
-        Some("cpu") => match info["fallback_reason"].as_str().map(short_reason) {
-            Some(reason) if !reason.is_empty() => format!("CPU (wasm) · {reason}"),
-            _ => "CPU (wasm)".to_string(),
-        },
+        Some("cpu") => {
+            let cpu = match info["threads"].as_u64() {
+                Some(n) if n > 1 => format!("CPU (wasm, {n} threads)"),
+                _ => "CPU (wasm)".to_string(),
+            };
+            match info["fallback_reason"].as_str().map(short_reason) {
+                Some(reason) if !reason.is_empty() => format!("{cpu} · {reason}"),
+                _ => cpu,
+            }
+        }
         _ => String::new(),
     }
 }
