@@ -21,7 +21,7 @@ export async function load(cfg) {
   const t0 = performance.now();
   if (cfg.engine === 'lmfast') {
     const { Engine } = await import('/pkg/src/index.js');
-    const handle = await Engine.load(cfg.model, { backend: cfg.backend, cache: 'cache', contextLength: cfg.context });
+    const handle = await Engine.load(cfg.model, { backend: cfg.backend, contextLength: cfg.context, threads: cfg.threads });
     engine = { kind: 'lmfast', handle };
   } else {
     const { Wllama } = await import(`${WLLAMA}/index.js`);
@@ -127,6 +127,8 @@ export async function memory() {
     out.wasm_memory_bytes = info.wasm_memory_bytes;
     out.backend = info.backend;
     out.kernels = info.kernels;
+    out.threads = info.threads;
+    if (info.threads_reason) out.threads_reason = info.threads_reason;
     out.load_stats = info.load;
     const a = info.adapter;
     out.adapter = a ? `${a.name || 'unknown adapter'}${a.is_fallback_adapter ? ' (fallback adapter)' : ''}` : null;

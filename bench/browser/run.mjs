@@ -1,13 +1,14 @@
-// Browser benchmark: lmfast-web (WebGPU and its wasm CPU path, on the q4g32 export) side by
+// Browser benchmark: lmfast-web (WebGPU and its wasm CPU path on 2 threads and on 1, on the
+// q4g32 export) side by
 // side with wllama 2.3.7 (llama.cpp in wasm, its single- and multi-threaded builds, on the
 // original Q4_1 GGUF), in Debian's headless Chromium driven by playwright-core, pages served by
 // server.mjs with COOP/COEP headers (cross-origin isolated: wasm threads and
 // measureUserAgentSpecificMemory).
 //
 //   node bench/browser/run.mjs [--runs 3] [--webgpu-runs 2] [--webgpu-gen-tokens 16]
-//       [--engines lmfast-webgpu,lmfast-cpu,wllama-1t,wllama-2t] [--context 1024]
+//       [--engines lmfast-webgpu,lmfast-cpu,lmfast-cpu-1t,wllama-1t,wllama-2t] [--context 1024]
 //       [--scaling 128,256,512,1024,2048] [--scaling-gen-tokens 32]
-//       [--scaling-engines lmfast-cpu[,wllama-best]] [--out bench/out/browser-compare.json]
+//       [--scaling-engines lmfast-cpu,lmfast-cpu-1t[,wllama-best]] [--out bench/out/browser-compare.json]
 //
 // bench/run-browser.sh sets everything up and runs this. Every engine gets the same prompt
 // ids (bench/prompt-ids-2048.json: bench/prompt.txt tokenized by llama.cpp, see
@@ -15,7 +16,8 @@
 // stopping at end-of-sequence. One round = one session per engine, engines interleaved
 // (round 1 of every engine, then round 2, ...). A session is a fresh browser profile: cold
 // load (nothing cached), page reload, warm load (shards / GGUF from the engine's own browser
-// cache: lmfast's Cache API, wllama's OPFS), a first request, then the measured request, then
+// cache: lmfast's default store (OPFS, read synchronously in its worker), wllama's OPFS), a
+// first request, then the measured request, then
 // memory. Reported figures are medians over rounds. `--scaling` then measures prefill and
 // decode speed against prompt length (one session per engine, lengths interleaved).
 
@@ -45,18 +47,19 @@ const GEN_TOKENS = Number(arg('--gen-tokens', 128));
 const WEBGPU_RUNS = Number(arg('--webgpu-runs', 2));
 const WEBGPU_GEN = Number(arg('--webgpu-gen-tokens', 16));
 const CONTEXT = Number(arg('--context', 1024));
-const ENGINES = arg('--engines', 'lmfast-webgpu,lmfast-cpu,wllama-1t,wllama-2t').split(',').filter(Boolean);
+const ENGINES = arg('--engines', 'lmfast-webgpu,lmfast-cpu,lmfast-cpu-1t,wllama-1t,wllama-2t').split(',').filter(Boolean);
 const SCALING = arg('--scaling', '128,256,512,1024,2048').split(',').filter(Boolean).map(Number);
 const SCALING_GEN = Number(arg('--scaling-gen-tokens', 32));
 // wllama-best: the wllama configuration that decoded fastest in the rounds above.
-let SCALING_ENGINES = arg('--scaling-engines', 'lmfast-cpu').split(',').filter(Boolean);
+let SCALING_ENGINES = arg('--scaling-engines', 'lmfast-cpu,lmfast-cpu-1t').split(',').filter(Boolean);
 const EXPORT = arg('--export', 'models/smollm2-135m-q4');
 const GGUF = arg('--gguf', 'models/SmolLM2-135M-Instruct.Q4_1.gguf');
 const OUT = path.resolve(ROOT, arg('--out', 'bench/out/browser-compare.json'));
 
 const CONFIGS = {
   'lmfast-webgpu': { engine: 'lmfast', backend: 'webgpu', label: 'lmfast-web, WebGPU', model: `/${EXPORT}/`, webgpu: true },
-  'lmfast-cpu': { engine: 'lmfast', backend: 'cpu', label: 'lmfast-web, wasm CPU (1 thread)', model: `/${EXPORT}/` },
+  'lmfast-cpu': { engine: 'lmfast', backend: 'cpu', threads: 2, label: 'lmfast-web, wasm CPU (2 threads)', model: `/${EXPORT}/` },
+  'lmfast-cpu-1t': { engine: 'lmfast', backend: 'cpu', threads: 1, label: 'lmfast-web, wasm CPU (1 thread)', model: `/${EXPORT}/` },
   'wllama-1t': { engine: 'wllama', threads: 1, label: 'wllama, 1 thread', model: `/${GGUF}` },
   'wllama-2t': { engine: 'wllama', threads: 2, label: 'wllama, 2 threads', model: `/${GGUF}` },
 };
@@ -64,6 +67,7 @@ for (const e of [...ENGINES, ...SCALING_ENGINES]) if (!CONFIGS[e] && e !== 'wlla
 
 const need = (p, hint) => { if (!fs.existsSync(path.join(ROOT, p))) { console.error(`run.mjs: ${p} is missing (${hint})`); process.exit(1); } };
 need('pkg/wasm/lmfast_web_bg.wasm', 'scripts/build-web.sh builds it');
+need('pkg/wasm-threads/lmfast_web_bg.wasm', 'scripts/build-web.sh builds it');
 need(`${EXPORT}/manifest.json`, 'lmfast export, see README');
 need(GGUF, 'scripts/fetch-model.sh');
 need('bench/browser/node_modules/@wllama/wllama/esm/multi-thread/wllama.wasm', 'npm ci in bench/browser');
@@ -187,7 +191,8 @@ function summarizeEngine(name, runs) {
     label: cfg.label,
     engine: cfg.engine,
     model: cfg.model.replace(/^\//, ''),
-    threads: cfg.engine === 'wllama' ? cfg.threads : 1,
+    threads: cfg.threads || 1,
+    threads_used: runs.map((r) => r.memory.threads).find(Boolean) || null,
     backend: cfg.backend || 'cpu',
     adapter: runs.map((r) => r.memory.adapter).find(Boolean) || null,
     runs: runs.length,
