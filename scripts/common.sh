@@ -94,6 +94,8 @@ build_wasm() {
 # npm package can split its matrix products over Web Workers. Shared memory needs the
 # standard library rebuilt with atomics (`-Z build-std`, from the rust-src component), which
 # stable cargo allows with RUSTC_BOOTSTRAP=1; the toolchain stays the one rustup gave us.
+# Its kernels use relaxed SIMD's byte dot product; where the module does not compile (no
+# relaxed SIMD), the package falls back to the one-thread build.
 # Usage: wasm_threads_cargo SUBCOMMAND [cargo args...] (build, clippy), in target/wasm-threads.
 wasm_threads_cargo() {
   local subcommand="$1"

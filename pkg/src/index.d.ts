@@ -61,7 +61,7 @@ export interface LoadOptions {
   /**
    * Threads for the wasm CPU path (default: the device's logical cores, at most 8). More than
    * one needs a cross-origin isolated page (COOP: same-origin, COEP: require-corp, as
-   * `lmfast serve` sends) and a browser with wasm relaxed SIMD (Chrome 114+, Firefox 120+);
+   * `lmfast serve` sends) and a browser with wasm relaxed SIMD (Chrome 114+; checked here in Chromium 156 only);
    * otherwise the CPU path runs on one thread and `info().threads_reason` says why.
    */
   threads?: number;
