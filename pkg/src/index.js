@@ -173,7 +173,7 @@ export class Engine {
   /** Frees the model and stops the worker; the engine cannot be used afterwards. */
   async unload() {
     if (!this.backend) return;
-    try { await this.backend.request('unload', {}); } catch { /* the worker may be gone */ }
+    try { await this.backend.request('unload', { shutdown: true }); } catch { /* the worker may be gone */ }
     this.backend.terminate();
     this.backend = null;
   }

@@ -22,6 +22,20 @@ export function initWasm(wasmUrl) {
 /** How long helper threads may take to start before the engine goes on without them. */
 const HELPER_START_MS = 15000;
 let threadedReady = null;
+/** The helper workers started in this thread, and whether they were stopped for good. */
+const helperWorkers = [];
+let threadsStopped = false;
+
+/**
+ * Stops this thread's helper workers, before the engine's worker itself is terminated: the
+ * shared wasm memory is freed only once no worker holds it, and helpers left to the engine
+ * worker's teardown kept it (130 MB for the 135M model) alive for seconds after an unload.
+ * The threaded build cannot be used in this thread afterwards.
+ */
+export function stopThreads() {
+  threadsStopped = true;
+  for (const w of helperWorkers.splice(0)) w.terminate();
+}
 
 /** Threads the CPU path may use by default: every logical core, at most 8. */
 export function defaultThreads() {
@@ -83,6 +97,7 @@ function startHelper(module, memory, index) {
     } catch {
       return finish(false);
     }
+    helperWorkers.push(worker);
     worker.onmessage = (e) => finish(!!(e.data && e.data.claimed));
     worker.onerror = () => finish(false);
     worker.postMessage({ module, memory, index });
@@ -164,6 +179,7 @@ export class Runtime {
     const wanted = threads || defaultThreads();
     if (backend === 'cpu' && !wasmUrl) {
       threadsReason = wanted < 2 ? `${threads ? 'threads: 1 was asked for' : 'this device reports one core'}` : threadsUnavailableReason();
+      if (!threadsReason && threadsStopped) threadsReason = 'the helper threads of this context were stopped';
       if (!threadsReason) {
         try {
           threaded = await initThreadedWasm(wanted);

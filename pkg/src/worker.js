@@ -1,7 +1,7 @@
 // The engine's Web Worker: owns one Runtime and answers the page's messages. Each request
 // carries an id; replies are { id, type: 'progress' | 'token' | 'result' | 'error' }.
 
-import { Runtime, kernelChecks } from './runtime.js';
+import { Runtime, kernelChecks, stopThreads } from './runtime.js';
 import { LmfastError } from './errors.js';
 
 let runtime = null;
@@ -28,9 +28,11 @@ const handlers = {
     return need().generate(prompt, options, stream ? (text, e) => reply({ id, type: 'token', chunk: { text, token: e.token } }) : null);
   },
   reset: () => need().reset(),
-  unload() {
+  unload(id, { shutdown }) {
     if (runtime) runtime.unload();
     runtime = null;
+    // The page is about to terminate this worker: let go of the shared memory now.
+    if (shutdown) stopThreads();
   },
   kernelChecks: (id, { wasmUrl }) => kernelChecks(wasmUrl),
 };
