@@ -82,9 +82,6 @@ pub(crate) fn dot_q4_many<const T: usize>(k: &RowKernel<'_>, acts: [&ActivationQ
         assert!(a.sums().len() >= blocks);
     }
     let mask = u8x16_splat(0x0F);
-    let codes: [*const u8; T] = std::array::from_fn(|t| acts[t].codes().as_ptr().cast());
-    let a_scales: [*const f32; T] = std::array::from_fn(|t| acts[t].scales().as_ptr());
-    let a_sums: [*const f32; T] = std::array::from_fn(|t| acts[t].sums().as_ptr());
     let mut lo = [f32x4_splat(0.0); T];
     let mut hi = [f32x4_splat(0.0); T];
     let mut offset = [0f32; T];
@@ -100,23 +97,18 @@ pub(crate) fn dot_q4_many<const T: usize>(k: &RowKernel<'_>, acts: [&ActivationQ
             let bytes = unsafe { v128_load(k.words.as_ptr().add(b * 4).cast()) };
             let (w_lo, w_hi) = (v128_and(bytes, mask), u8x16_shr(bytes, 4));
             for t in 0..T {
-                // SAFETY: codes[32b..32b+32], scales[b] and sums[b] of every activation are
-                // in bounds (asserted above, b < blocks).
-                let (x_lo, x_hi, a_scale, a_sum) = unsafe {
-                    let c = codes[t].add(b * 32);
-                    (
-                        v128_load(c.cast()),
-                        v128_load(c.add(16).cast()),
-                        *a_scales[t].add(b),
-                        *a_sums[t].add(b),
-                    )
+                let a = acts[t];
+                // SAFETY: codes[32b..32b+32] is in bounds (asserted for every activation).
+                let (x_lo, x_hi) = unsafe {
+                    let codes = a.codes().as_ptr().add(b * 32);
+                    (v128_load(codes.cast()), v128_load(codes.add(16).cast()))
                 };
-                let scale = f32x4_splat(w_scale * a_scale);
+                let scale = f32x4_splat(w_scale * a.scales()[b]);
                 let low = quad_sums::<false>(w_lo, x_lo);
                 let high = quad_sums::<false>(w_hi, x_hi);
                 lo[t] = f32x4_add(lo[t], f32x4_mul(f32x4_convert_i32x4(low), scale));
                 hi[t] = f32x4_add(hi[t], f32x4_mul(f32x4_convert_i32x4(high), scale));
-                offset[t] += min * a_sum;
+                offset[t] += min * a.sums()[b];
             }
         }
     }
@@ -168,8 +160,8 @@ pub(crate) fn dot_q8_many<const T: usize>(k: &RowKernel<'_>, acts: [&ActivationQ
 }
 
 /// Widens f16 values (their bits) to f32, exactly, eight at a time: the browser's CPU path
-/// widens a row's group scales before every row, and `half`'s scalar fallback (wasm has no
-/// f16 instructions) cost as much as the row's dot product in decoding.
+/// widens every matrix's group scales once at load (`PackedMatrix::with_f32_scales`), several
+/// million values, where `half`'s scalar fallback (wasm has no f16 instructions) is slow.
 pub(crate) fn f16_to_f32(src: &[u16], dst: &mut [f32]) {
     assert_eq!(src.len(), dst.len());
     let whole = src.len() / 8 * 8;
