@@ -257,5 +257,5 @@ async function loadOnce(url, { cache = 'auto', onProgress = () => {}, signal, cr
   await throwIfStale(loader, checks);
   stats.seconds = (performance.now() - started) / 1000;
   report({ phase: 'done', shard: shards.length - 1, file: '', fromCache: stats.shards_from_network === 0 });
-  return { loader, manifest, stats, store: store.kind };
+  return { loader, manifest, stats };
 }
