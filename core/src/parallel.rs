@@ -35,8 +35,8 @@ pub fn claim_helper(index: usize) -> bool {
     pool::claim_helper(index)
 }
 
-/// Browser threads, step 3 (each helper, after claiming): waits for jobs and works on them.
-/// Never returns; the helper idles (parked) while there is no work.
+/// Browser threads, step 3 (each helper, after claiming): waits for jobs and works on them;
+/// returns only after [`stop_helpers`]. The helper idles (parked) while there is no work.
 pub fn run_helper(index: usize) {
     pool::run_helper(index)
 }
@@ -45,6 +45,13 @@ pub fn run_helper(index: usize) {
 /// helper take part in the parallel loops; returns the number of threads now used.
 pub fn activate_helpers() -> usize {
     pool::activate()
+}
+
+/// Browser threads, the end (the engine's thread, between jobs): every helper leaves
+/// [`run_helper`] at its next wait, so that its Web Worker can be terminated at once; later
+/// parallel loops run on the calling thread alone.
+pub fn stop_helpers() {
+    pool::stop()
 }
 
 /// Calls `f(index, item)` for every item, in parallel where threads exist.

@@ -22,6 +22,8 @@ export function initWasm(wasmUrl) {
 /** How long helper threads may take to start before the engine goes on without them. */
 const HELPER_START_MS = 15000;
 let threadedReady = null;
+/** The threaded build's bindings once instantiated in this thread. */
+let threadedBuild = null;
 /** The helper workers started in this thread, and whether they were stopped for good. */
 const helperWorkers = [];
 let threadsStopped = false;
@@ -34,6 +36,9 @@ let threadsStopped = false;
  */
 export function stopThreads() {
   threadsStopped = true;
+  // Helpers leave their wasm loop first: a worker still running script is only forced to
+  // stop seconds after terminate(), spinning and holding the memory meanwhile.
+  try { if (threadedBuild) threadedBuild.threadsStop(); } catch { /* terminate() below still ends them */ }
   for (const w of helperWorkers.splice(0)) w.terminate();
 }
 
@@ -72,6 +77,7 @@ function initThreadedWasm(threads) {
       const build = await import('../wasm-threads/lmfast_web.js');
       const module = await compileWasm(new URL('../wasm-threads/lmfast_web_bg.wasm', import.meta.url));
       const exports = await build.default({ module_or_path: module });
+      threadedBuild = build;
       const asked = build.threadsPrepare(threads);
       const helpers = Promise.all(Array.from({ length: asked }, (_, index) => startHelper(module, exports.memory, index)))
         .then((ok) => ({ asked, started: ok.filter(Boolean).length }));

@@ -1,6 +1,7 @@
 // A helper thread of the threaded CPU build: instantiates the engine's wasm module on the
 // engine's shared memory, claims its helper slot, says so, and then works on the engine's
-// parallel matrix products until the engine's worker (or page) goes away.
+// parallel matrix products until the engine stops its helpers (threadsStop) or its worker
+// (or page) goes away.
 
 import { initSync, threadHelperClaim, threadHelperRun } from '../wasm-threads/lmfast_web.js';
 

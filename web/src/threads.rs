@@ -29,8 +29,8 @@ pub fn thread_helper_claim(index: usize) -> bool {
     threads_supported() && lmfast_core::parallel::claim_helper(index)
 }
 
-/// In a helper worker, after a successful claim: works on the engine's parallel loops.
-/// Never returns (the worker parks while there is no work), so call it last.
+/// In a helper worker, after a successful claim: works on the engine's parallel loops until
+/// `threadsStop` (the worker parks while there is no work), so call it last.
 #[wasm_bindgen(js_name = threadHelperRun)]
 pub fn thread_helper_run(index: usize) {
     lmfast_core::parallel::run_helper(index)
@@ -41,4 +41,15 @@ pub fn thread_helper_run(index: usize) {
 #[wasm_bindgen(js_name = threadsActivate)]
 pub fn threads_activate() -> usize {
     lmfast_core::parallel::activate_helpers()
+}
+
+/// On the engine's thread, before its helper workers are terminated: makes every helper
+/// return from `threadHelperRun`, so that terminating its worker takes effect at once
+/// (Chrome gives a worker still running script seconds before it forces it to stop, and
+/// keeps the shared memory until then). The kernels run on one thread afterwards.
+#[wasm_bindgen(js_name = threadsStop)]
+pub fn threads_stop() {
+    if threads_supported() {
+        lmfast_core::parallel::stop_helpers();
+    }
 }

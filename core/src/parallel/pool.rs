@@ -41,6 +41,8 @@ struct Shared {
     tasks: AtomicUsize,
     finished: Vec<AtomicUsize>,
     parked: Vec<AtomicBool>,
+    /// Set by [`stop`]: helpers leave their loop at their next wait.
+    stopped: AtomicBool,
 }
 
 /// The published job: a fat pointer to the caller's closure, behind a thin pointer.
@@ -83,6 +85,7 @@ fn pool() -> &'static Pool {
             tasks: AtomicUsize::new(0),
             finished: (0..helpers).map(|_| AtomicUsize::new(0)).collect(),
             parked: (0..helpers).map(|_| AtomicBool::new(false)).collect(),
+            stopped: AtomicBool::new(false),
         }));
         let pool = Pool {
             shared,
@@ -222,33 +225,63 @@ fn work(s: &Shared, f: &(dyn Fn(usize) + Sync + '_), tasks: usize) {
     IN_JOB.with(|j| j.set(false));
 }
 
-/// A helper's loop: waits for jobs and works on them, forever.
+/// Ends the browser helpers' loops for good: every helper returns from [`run_helper`] at its
+/// next wait (a Web Worker still inside it cannot be terminated at once: Chrome waits for
+/// its script to return, for seconds), and later jobs run on the calling thread alone.
+/// Call from the thread that runs the jobs, between jobs.
+pub(super) fn stop() {
+    let pool = pool();
+    let _turn = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    let s = pool.shared;
+    s.stopped.store(true, Ordering::Release);
+    for active in &pool.active {
+        active.store(false, Ordering::Relaxed);
+    }
+    pool.active_count.store(0, Ordering::Relaxed);
+    for index in 0..pool.helpers.len() {
+        unpark(pool, index);
+    }
+}
+
+/// A helper's loop: waits for jobs and works on them until [`stop`].
 pub(super) fn run_helper(index: usize) {
     let pool = pool();
     let s = pool.shared;
     // A helper looks at no job before it is active: no job would wait for it.
     while !pool.active[index].load(Ordering::Acquire) {
+        if s.stopped.load(Ordering::Acquire) {
+            return;
+        }
         std::thread::park_timeout(Duration::from_millis(10));
     }
     // The generation it was activated at (written before the Release above): jobs
     // published after it are the helper's to join.
     let mut seen = s.finished[index].load(Ordering::Relaxed);
     loop {
-        let mut idle_since = Instant::now();
+        let idle_since = Instant::now();
         let mut spins = 0u32;
+        let mut parking = false;
         let generation = loop {
             let g = s.generation.load(Ordering::Acquire);
             if g != seen {
                 break g;
             }
-            spins = spins.wrapping_add(1);
-            if !spins.is_multiple_of(CLOCK_EVERY) || idle_since.elapsed() < SPIN {
-                if spins > YIELD_AFTER {
-                    std::thread::yield_now();
-                } else {
-                    std::hint::spin_loop();
+            if !parking {
+                spins = spins.wrapping_add(1);
+                if !spins.is_multiple_of(CLOCK_EVERY) || idle_since.elapsed() < SPIN {
+                    if spins > YIELD_AFTER {
+                        std::thread::yield_now();
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                    continue;
                 }
-                continue;
+                // Idle for SPIN: from now on the helper sleeps until a job (or `stop`)
+                // wakes it, instead of spinning again after every timeout.
+                parking = true;
+            }
+            if s.stopped.load(Ordering::Acquire) {
+                return;
             }
             s.parked[index].store(true, Ordering::Release);
             // Re-check after announcing, so a publish between the check and the flag
@@ -257,8 +290,6 @@ pub(super) fn run_helper(index: usize) {
                 std::thread::park_timeout(Duration::from_millis(10));
             }
             s.parked[index].store(false, Ordering::Release);
-            idle_since = Instant::now();
-            spins = 0;
         };
         seen = generation;
         let slot = s.job.load(Ordering::Relaxed);
