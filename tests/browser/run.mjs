@@ -159,6 +159,18 @@ const tests = {
     const nat = Object.fromEntries(prompts.map((p) => [p.name, native(EXPORT, p.prompt)]));
     await withBrowser(NO_WEBGPU_ARGS, async (page) => {
       await open(page, base);
+      // First each build's kernels alone, against the portable ones on random data, over
+      // schemes the default export does not use (int8, symmetric int4, 128-wide groups).
+      const checks = await page.evaluate(async () => Promise.all(['wasm', 'wasm-threads'].map(async (dir) => {
+        const build = await import(`/pkg/${dir}/lmfast_web.js`);
+        await build.default();
+        return { dir, ...JSON.parse(build.cpuKernelCheck()) };
+      })));
+      for (const k of checks) {
+        console.log(`  pkg/${k.dir} kernels (${k.isa}): ${k.values - k.mismatch_count}/${k.values} values of ${k.products} products bit-identical to the portable kernels`);
+        if (k.mismatch_count !== 0 || k.values === 0) throw new Error(`pkg/${k.dir} kernels differ from the portable ones: ${k.mismatches.join('; ')}`);
+      }
+      if (!checks[1].isa.includes('relaxed-simd') || checks[0].isa.includes('relaxed-simd')) throw new Error(`kernel sets: ${checks.map((k) => k.isa).join(', ')}`);
       for (const threads of [2, 1]) {
         const out = await browserGreedy(page, EXPORT, prompts, { backend: 'auto', cache: 'none', threads });
         if (out.info.backend !== 'cpu') throw new Error(`with WebGPU off the backend is ${out.info.backend}`);

@@ -68,3 +68,19 @@ pub async fn run_kernel_checks() -> Result<String, JsError> {
         "this build of lmfast-web has no WebGPU kernels (built without the webgpu feature)".into(),
     )))
 }
+
+/// Compares this build's CPU matrix kernels (wasm SIMD, relaxed SIMD in the threaded build)
+/// with the portable ones, bit for bit, over every packed scheme and one, four and seven
+/// tokens. Returns a JSON report: `{ isa, products, values, mismatch_count, mismatches }`.
+#[wasm_bindgen(js_name = cpuKernelCheck)]
+pub fn cpu_kernel_check() -> String {
+    let c = lmfast_core::quant::kernels::check_against_portable();
+    serde_json::json!({
+        "isa": c.isa,
+        "products": c.products,
+        "values": c.values,
+        "mismatch_count": c.mismatch_count,
+        "mismatches": c.mismatches,
+    })
+    .to_string()
+}

@@ -14,11 +14,13 @@ pub(crate) mod dense;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 mod portable;
+mod self_check;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub(crate) mod simd128;
 
 pub use activation::ActivationQ8;
 pub use dense::{dense_matmul, DenseMatrix};
+pub use self_check::{check_against_portable, KernelCheck};
 
 use super::packed::{GroupValues, PackedMatrix};
 use super::scheme::QuantScheme;
@@ -106,10 +108,12 @@ pub fn packed_matmul(w: &PackedMatrix, acts: &[ActivationQ8], out: &mut [f32]) {
     };
     let tokens = acts.len();
     let chunk_rows = chunk_rows(rows, tokens);
+    let lanes = activation_lanes(acts);
+    let lanes = &lanes;
     if tokens == 1 {
         // One token: results are already in output order.
         parallel::for_each_chunk(out, chunk_rows, |chunk, dst| {
-            row_chunk(w, &view, chunk * chunk_rows, acts, dst)
+            row_chunk(w, &view, lanes, chunk * chunk_rows, acts, dst)
         });
         return;
     }
@@ -120,7 +124,7 @@ pub fn packed_matmul(w: &PackedMatrix, acts: &[ActivationQ8], out: &mut [f32]) {
         let first = chunk * chunk_rows;
         let n = chunk_rows.min(rows - first);
         let mut local = vec![0f32; n * tokens];
-        row_chunk(w, &view, first, acts, &mut local);
+        row_chunk(w, &view, lanes, first, acts, &mut local);
         for (i, values) in local.chunks_exact(tokens).enumerate() {
             for (t, &v) in values.iter().enumerate() {
                 // SAFETY: row first + i belongs to this task only.
@@ -137,9 +141,29 @@ fn chunk_rows(rows: usize, tokens: usize) -> usize {
     rows.div_ceil(target).max(8)
 }
 
+/// What every row of one product shares besides the activations: in the browser, the
+/// per-block scales and sums of each four prompt tokens side by side (built once per
+/// product, not once per row block).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+type ActivationLanes = Vec<simd128::TokenQuad>;
+/// Elsewhere the kernels read the activations directly.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+struct ActivationLanes;
+
+fn activation_lanes(acts: &[ActivationQ8]) -> ActivationLanes {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return simd128::TokenQuad::split(acts);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let _ = acts;
+        ActivationLanes
+    }
+}
+
 fn row_chunk(
     w: &PackedMatrix,
     view: &MatrixView<'_>,
+    lanes: &ActivationLanes,
     first: usize,
     acts: &[ActivationQ8],
     dst: &mut [f32],
@@ -150,7 +174,7 @@ fn row_chunk(
         unsafe { avx2::rows(view, first, acts, dst) };
         return;
     }
-    let _ = view;
+    let _ = (view, lanes);
     let gpr = w.groups_per_row();
     let mut scales = vec![0f32; gpr];
     let mut mins = vec![0f32; if w.mins().is_some() { gpr } else { 0 }];
@@ -183,18 +207,24 @@ fn row_chunk(
         // In the browser a prompt's tokens go four at a time: one unpacking of each block
         // serves all four.
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        let (row_out, acts) = {
-            let whole = acts.len() / 4 * 4;
-            for (o, a) in row_out.chunks_exact_mut(4).zip(acts.chunks_exact(4)) {
-                let a = [&a[0], &a[1], &a[2], &a[3]];
-                o.copy_from_slice(&if int4 {
-                    simd128::dot_q4_many(&kernel, a)
+        {
+            for quad in lanes {
+                row_out[quad.first..quad.first + 4].copy_from_slice(&if int4 {
+                    simd128::dot_q4_quad(&kernel, acts, quad)
                 } else {
-                    simd128::dot_q8_many(&kernel, a)
+                    simd128::dot_q8_quad(&kernel, acts, quad)
                 });
             }
-            (&mut row_out[whole..], &acts[whole..])
-        };
+            let whole = lanes.len() * 4;
+            for (o, a) in row_out[whole..].iter_mut().zip(&acts[whole..]) {
+                *o = if int4 {
+                    simd128::dot_q4(&kernel, a)
+                } else {
+                    simd128::dot_q8(&kernel, a)
+                };
+            }
+        }
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
         for (o, a) in row_out.iter_mut().zip(acts) {
             #[cfg(target_arch = "aarch64")]
             {
@@ -204,18 +234,7 @@ fn row_chunk(
                     neon::dot_q8(&kernel, a)
                 };
             }
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            {
-                *o = if int4 {
-                    simd128::dot_q4(&kernel, a)
-                } else {
-                    simd128::dot_q8(&kernel, a)
-                };
-            }
-            #[cfg(not(any(
-                target_arch = "aarch64",
-                all(target_arch = "wasm32", target_feature = "simd128")
-            )))]
+            #[cfg(not(target_arch = "aarch64"))]
             {
                 *o = if int4 {
                     portable::dot_q4(&kernel, a)

@@ -21,10 +21,6 @@ pub(crate) fn lane_sum(acc: [f32; 8]) -> f32 {
 }
 
 /// One int4 row against one activation.
-#[cfg_attr(
-    all(target_arch = "wasm32", target_feature = "simd128"),
-    allow(dead_code)
-)]
 pub(crate) fn dot_q4(k: &RowKernel<'_>, a: &ActivationQ8) -> f32 {
     // Codes in nibble order: byte i of a block holds element 2i (low nibble, code x[i]) and
     // element 2i+1 (high nibble, code x[16 + i]).
@@ -57,10 +53,6 @@ pub(crate) fn dot_q4(k: &RowKernel<'_>, a: &ActivationQ8) -> f32 {
 }
 
 /// One int8 row against one activation.
-#[cfg_attr(
-    all(target_arch = "wasm32", target_feature = "simd128"),
-    allow(dead_code)
-)]
 pub(crate) fn dot_q8(k: &RowKernel<'_>, a: &ActivationQ8) -> f32 {
     let (codes, ad) = (a.natural_codes(), a.scales());
     let mut acc = [0f32; 8];

@@ -22,9 +22,9 @@ fn quad_sums<const SIGNED: bool>(w: v128, x: v128) -> v128 {
     if SIGNED {
         // |w| is in 0..=127 (codes are -127..=127) and -x cannot overflow (x is too).
         let x = v128_bitselect(i8x16_neg(x), x, i8x16_lt(w, i8x16_splat(0)));
-        i32x4_relaxed_dot_i8x16_i7x16_add(x, i8x16_abs(w), i32x4_splat(0))
+        i32x4_extadd_pairwise_i16x8(i16x8_relaxed_dot_i8x16_i7x16(x, i8x16_abs(w)))
     } else {
-        i32x4_relaxed_dot_i8x16_i7x16_add(x, w, i32x4_splat(0))
+        i32x4_extadd_pairwise_i16x8(i16x8_relaxed_dot_i8x16_i7x16(x, w))
     }
 }
 
@@ -46,7 +46,8 @@ fn quad_sums<const SIGNED: bool>(w: v128, x: v128) -> v128 {
     )
 }
 
-fn lanes(lo: v128, hi: v128) -> [f32; 8] {
+/// The eight f32 lanes of two vectors, `lo`'s first.
+fn lanes_of(lo: v128, hi: v128) -> [f32; 8] {
     [
         f32x4_extract_lane::<0>(lo),
         f32x4_extract_lane::<1>(lo),
@@ -59,104 +60,231 @@ fn lanes(lo: v128, hi: v128) -> [f32; 8] {
     ]
 }
 
-/// One int4 row against one activation.
-pub(crate) fn dot_q4(k: &RowKernel<'_>, a: &ActivationQ8) -> f32 {
-    dot_q4_many::<1>(k, [a])[0]
+/// Four activations' per-block scales and sums side by side, lane `t` for activation `t`, so
+/// that a kernel scales and offsets all four in a block with one vector multiply each
+/// instead of a scalar load, multiply and splat per activation. Built once per matrix
+/// product (prompts only) and shared by every row.
+pub(crate) struct TokenQuad {
+    /// The first of the four activations' index in the product's activations.
+    pub(crate) first: usize,
+    scales: Vec<v128>,
+    sums: Vec<v128>,
 }
 
-/// One int4 row against `T` activations at once (prompt processing): each block of the row
-/// is loaded and unpacked once for all of them. Every activation's sums are the same
-/// operations in the same order as [`dot_q4`]'s.
-pub(crate) fn dot_q4_many<const T: usize>(k: &RowKernel<'_>, acts: [&ActivationQ8; T]) -> [f32; T] {
+impl TokenQuad {
+    /// One quad per four consecutive activations; the last `acts.len() % 4` are left to
+    /// the one-activation kernels.
+    pub(crate) fn split(acts: &[ActivationQ8]) -> Vec<TokenQuad> {
+        acts.chunks_exact(4)
+            .enumerate()
+            .map(|(i, quad)| {
+                let lanes = |values: fn(&ActivationQ8) -> &[f32]| -> Vec<v128> {
+                    let [a, b, c, d] = [0, 1, 2, 3].map(|t| values(&quad[t]));
+                    (0..a.len())
+                        .map(|i| f32x4(a[i], b[i], c[i], d[i]))
+                        .collect()
+                };
+                TokenQuad {
+                    first: 4 * i,
+                    scales: lanes(ActivationQ8::scales),
+                    sums: lanes(ActivationQ8::sums),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Where a kernel gets its activations' block scales and sums: lane `t` for activation `t`.
+trait BlockLanes {
+    /// Block `b`'s activation scales.
+    fn scales(&self, b: usize) -> v128;
+    /// Block `b`'s activation sums.
+    fn sums(&self, b: usize) -> v128;
+}
+
+impl BlockLanes for TokenQuad {
+    #[inline(always)]
+    fn scales(&self, b: usize) -> v128 {
+        self.scales[b]
+    }
+    #[inline(always)]
+    fn sums(&self, b: usize) -> v128 {
+        self.sums[b]
+    }
+}
+
+/// One activation's scales and sums, splat per block.
+impl BlockLanes for ActivationQ8 {
+    #[inline(always)]
+    fn scales(&self, b: usize) -> v128 {
+        f32x4_splat(ActivationQ8::scales(self)[b])
+    }
+    #[inline(always)]
+    fn sums(&self, b: usize) -> v128 {
+        f32x4_splat(ActivationQ8::sums(self)[b])
+    }
+}
+
+/// Lane `T` of `v` in every lane.
+#[inline(always)]
+fn splat_lane<const T: usize>(v: v128) -> v128 {
+    match T {
+        0 => i32x4_shuffle::<0, 0, 0, 0>(v, v),
+        1 => i32x4_shuffle::<1, 1, 1, 1>(v, v),
+        2 => i32x4_shuffle::<2, 2, 2, 2>(v, v),
+        _ => i32x4_shuffle::<3, 3, 3, 3>(v, v),
+    }
+}
+
+/// Adds one block's eight lane sums of one activation, scaled by `scale`, to its
+/// accumulators: convert, multiply, then add, as the portable kernel does.
+#[inline(always)]
+fn accumulate(lo: &mut v128, hi: &mut v128, low: v128, high: v128, scale: v128) {
+    *lo = f32x4_add(*lo, f32x4_mul(f32x4_convert_i32x4(low), scale));
+    *hi = f32x4_add(*hi, f32x4_mul(f32x4_convert_i32x4(high), scale));
+}
+
+/// One int4 row against one activation (decode).
+pub(crate) fn dot_q4(k: &RowKernel<'_>, a: &ActivationQ8) -> f32 {
+    dot_q4_lanes::<1>(k, [a], a)[0]
+}
+
+/// One int4 row against the four activations of `quad` (prompts).
+pub(crate) fn dot_q4_quad(k: &RowKernel<'_>, acts: &[ActivationQ8], quad: &TokenQuad) -> [f32; 4] {
+    let a = &acts[quad.first..quad.first + 4];
+    dot_q4_lanes::<4>(k, [&a[0], &a[1], &a[2], &a[3]], quad)
+}
+
+/// One int8 row against one activation (decode).
+pub(crate) fn dot_q8(k: &RowKernel<'_>, a: &ActivationQ8) -> f32 {
+    dot_q8_lanes::<1>(k, [a], a)[0]
+}
+
+/// One int8 row against the four activations of `quad` (prompts).
+pub(crate) fn dot_q8_quad(k: &RowKernel<'_>, acts: &[ActivationQ8], quad: &TokenQuad) -> [f32; 4] {
+    let a = &acts[quad.first..quad.first + 4];
+    dot_q8_lanes::<4>(k, [&a[0], &a[1], &a[2], &a[3]], quad)
+}
+
+/// One int4 row against `T` activations (1 or 4): each block of the row is loaded and
+/// unpacked once for all of them. Per activation these are the portable kernel's float
+/// operations in its order: eight lane sums of four products per block, multiplied by the
+/// block's scale then added, plus the minimum's offset, then the pairwise horizontal sum.
+#[inline(always)]
+fn dot_q4_lanes<const T: usize>(
+    k: &RowKernel<'_>,
+    acts: [&ActivationQ8; T],
+    lanes: &impl BlockLanes,
+) -> [f32; T] {
     let blocks = k.words.len() / 4;
     // The last group may be partial (e.g. 128-wide groups over 576 columns).
     let per_group = k.group / 32;
-    assert!(per_group > 0);
+    assert!(per_group > 0 && T <= 4);
     let groups = blocks.div_ceil(per_group);
     assert!(k.scales.len() >= groups);
     if let Some(m) = k.mins {
         assert!(m.len() >= groups);
     }
     for a in acts {
-        assert!(a.codes().len() >= blocks * 32 && a.scales().len() >= blocks);
-        assert!(a.sums().len() >= blocks);
+        assert!(a.codes().len() >= blocks * 32);
     }
     let mask = u8x16_splat(0x0F);
     let mut lo = [f32x4_splat(0.0); T];
     let mut hi = [f32x4_splat(0.0); T];
-    let mut offset = [0f32; T];
+    let mut offset = f32x4_splat(0.0);
     for g in 0..groups {
-        let w_scale = k.scales[g];
-        let min = match k.mins {
+        let w_scale = f32x4_splat(k.scales[g]);
+        let min = f32x4_splat(match k.mins {
             Some(m) => m[g],
-            None => -8.0 * w_scale,
-        };
+            None => -8.0 * k.scales[g],
+        });
         for b in g * per_group..((g + 1) * per_group).min(blocks) {
             // SAFETY: block b is words[4b..4b+4] (16 bytes), in bounds as b < blocks;
             // v128_load has no alignment requirement.
             let bytes = unsafe { v128_load(k.words.as_ptr().add(b * 4).cast()) };
-            let (w_lo, w_hi) = (v128_and(bytes, mask), u8x16_shr(bytes, 4));
-            for t in 0..T {
-                let a = acts[t];
-                // SAFETY: codes[32b..32b+32] is in bounds (asserted for every activation).
-                let (x_lo, x_hi) = unsafe {
-                    let codes = a.codes().as_ptr().add(b * 32);
-                    (v128_load(codes.cast()), v128_load(codes.add(16).cast()))
+            let (w_lo, w_hi) = (v128_and(bytes, mask), v128_and(u16x8_shr(bytes, 4), mask));
+            let scales = f32x4_mul(w_scale, lanes.scales(b));
+            offset = f32x4_add(offset, f32x4_mul(min, lanes.sums(b)));
+            macro_rules! token {
+                ($t:literal) => {
+                    if $t < T {
+                        // SAFETY: codes[32b..32b+32] is in bounds (asserted per activation).
+                        let (x_lo, x_hi) = unsafe {
+                            let codes = acts[$t].codes().as_ptr().add(b * 32);
+                            (v128_load(codes.cast()), v128_load(codes.add(16).cast()))
+                        };
+                        accumulate(
+                            &mut lo[$t],
+                            &mut hi[$t],
+                            quad_sums::<false>(w_lo, x_lo),
+                            quad_sums::<false>(w_hi, x_hi),
+                            splat_lane::<$t>(scales),
+                        );
+                    }
                 };
-                let scale = f32x4_splat(w_scale * a.scales()[b]);
-                let low = quad_sums::<false>(w_lo, x_lo);
-                let high = quad_sums::<false>(w_hi, x_hi);
-                lo[t] = f32x4_add(lo[t], f32x4_mul(f32x4_convert_i32x4(low), scale));
-                hi[t] = f32x4_add(hi[t], f32x4_mul(f32x4_convert_i32x4(high), scale));
-                offset[t] += min * a.sums()[b];
             }
+            token!(0);
+            token!(1);
+            token!(2);
+            token!(3);
         }
     }
-    std::array::from_fn(|t| lane_sum(lanes(lo[t], hi[t])) + offset[t])
+    let offsets = lanes_of(offset, offset);
+    std::array::from_fn(|t| lane_sum(lanes_of(lo[t], hi[t])) + offsets[t])
 }
 
-/// One int8 row against one activation.
-pub(crate) fn dot_q8(k: &RowKernel<'_>, a: &ActivationQ8) -> f32 {
-    dot_q8_many::<1>(k, [a])[0]
-}
-
-/// One int8 row against `T` activations at once; per activation the same operations in the
-/// same order as [`dot_q8`]'s.
-pub(crate) fn dot_q8_many<const T: usize>(k: &RowKernel<'_>, acts: [&ActivationQ8; T]) -> [f32; T] {
+/// One int8 row against `T` activations (1 or 4); per activation the portable kernel's
+/// float operations in its order.
+#[inline(always)]
+fn dot_q8_lanes<const T: usize>(
+    k: &RowKernel<'_>,
+    acts: [&ActivationQ8; T],
+    lanes: &impl BlockLanes,
+) -> [f32; T] {
     let blocks = k.words.len() / 8;
     let per_group = k.group / 32;
-    assert!(per_group > 0);
+    assert!(per_group > 0 && T <= 4);
     let groups = blocks.div_ceil(per_group);
     assert!(k.scales.len() >= groups);
     for a in acts {
-        assert!(a.natural_codes().len() >= blocks * 32 && a.scales().len() >= blocks);
+        assert!(a.natural_codes().len() >= blocks * 32);
     }
     let mut lo = [f32x4_splat(0.0); T];
     let mut hi = [f32x4_splat(0.0); T];
     for g in 0..groups {
-        let w_scale = k.scales[g];
+        let w_scale = f32x4_splat(k.scales[g]);
         for b in g * per_group..((g + 1) * per_group).min(blocks) {
             // SAFETY: block b is words[8b..8b+8] (32 bytes), in bounds as b < blocks.
             let (w0, w1) = unsafe {
                 let words = k.words.as_ptr().add(b * 8);
                 (v128_load(words.cast()), v128_load(words.add(4).cast()))
             };
-            for t in 0..T {
-                let a = acts[t];
-                // SAFETY: codes[32b..32b+32] is in bounds (asserted for every activation).
-                let (x0, x1) = unsafe {
-                    let codes = a.natural_codes().as_ptr().add(b * 32);
-                    (v128_load(codes.cast()), v128_load(codes.add(16).cast()))
+            let scales = f32x4_mul(w_scale, lanes.scales(b));
+            macro_rules! token {
+                ($t:literal) => {
+                    if $t < T {
+                        // SAFETY: codes[32b..32b+32] is in bounds (asserted per activation).
+                        let (x0, x1) = unsafe {
+                            let codes = acts[$t].natural_codes().as_ptr().add(b * 32);
+                            (v128_load(codes.cast()), v128_load(codes.add(16).cast()))
+                        };
+                        accumulate(
+                            &mut lo[$t],
+                            &mut hi[$t],
+                            quad_sums::<true>(w0, x0),
+                            quad_sums::<true>(w1, x1),
+                            splat_lane::<$t>(scales),
+                        );
+                    }
                 };
-                let scale = f32x4_splat(w_scale * a.scales()[b]);
-                let l0 = quad_sums::<true>(w0, x0);
-                let l1 = quad_sums::<true>(w1, x1);
-                lo[t] = f32x4_add(lo[t], f32x4_mul(f32x4_convert_i32x4(l0), scale));
-                hi[t] = f32x4_add(hi[t], f32x4_mul(f32x4_convert_i32x4(l1), scale));
             }
+            token!(0);
+            token!(1);
+            token!(2);
+            token!(3);
         }
     }
-    std::array::from_fn(|t| lane_sum(lanes(lo[t], hi[t])))
+    std::array::from_fn(|t| lane_sum(lanes_of(lo[t], hi[t])))
 }
 
 /// Widens f16 values (their bits) to f32, exactly, eight at a time: the browser's CPU path
