@@ -68,6 +68,82 @@ async function readBody(response, expected, onBytes, what) {
   return out;
 }
 
+/** How long the reader worker may take to start before stored shards are read here. */
+const READER_START_MS = 5000;
+let reader = null;
+
+/**
+ * The stored-shard reader worker (`reader.js`), started once per thread; resolves to null
+ * where no worker can start (stored shards are then read and checked on this thread).
+ * Loads call it first thing, so that the worker starts while the engine's wasm does.
+ */
+export function startReader() {
+  if (!reader) {
+    reader = new Promise((resolve) => {
+      let worker;
+      const pending = new Map();
+      let next = 0;
+      const timer = setTimeout(() => giveUp(), READER_START_MS);
+      function giveUp() {
+        clearTimeout(timer);
+        if (worker) worker.terminate();
+        for (const p of pending.values()) p.reject(new LmfastError('storage', 'the stored-shard reader stopped'));
+        pending.clear();
+        reader = null;
+        resolve(null);
+      }
+      try {
+        worker = new Worker(new URL('./reader.js', import.meta.url), { type: 'module', name: 'lmfast-shard-reader' });
+      } catch {
+        giveUp();
+        return;
+      }
+      worker.onerror = () => giveUp();
+      worker.onmessage = ({ data }) => {
+        if (data.ready) {
+          clearTimeout(timer);
+          resolve({
+            worker,
+            read: (store, shard) => new Promise((res, rej) => {
+              const id = next++;
+              pending.set(id, { resolve: res, reject: rej });
+              worker.postMessage({ id, store, sha256: shard.sha256, bytes: shard.bytes });
+            }),
+          });
+          return;
+        }
+        const p = pending.get(data.id);
+        if (!p) return;
+        pending.delete(data.id);
+        if (data.error) p.reject(new LmfastError(data.code || 'storage', data.error));
+        else p.resolve(data);
+      };
+    });
+  }
+  return reader;
+}
+
+/** Ends this thread's reader worker (the engine's worker is shutting down). */
+export async function stopReader() {
+  const r = reader && (await reader);
+  reader = null;
+  if (r) r.worker.terminate();
+}
+
+/**
+ * A shard's stored copy, checked against its sha256: `{ status: 'ok', bytes }`,
+ * `{ status: 'absent' }` or `{ status: 'corrupt', actual }`. On the reader worker where
+ * there is one.
+ */
+async function readStored(store, shard) {
+  const r = store.kind === 'none' ? null : await startReader();
+  if (r) return r.read(store.kind, shard);
+  const bytes = await store.get(shard.sha256);
+  if (!bytes) return { status: 'absent' };
+  const actual = bytes.byteLength === shard.bytes ? await sha256(bytes) : `${bytes.byteLength} bytes`;
+  return actual === shard.sha256 ? { status: 'ok', bytes } : { status: 'corrupt', actual };
+}
+
 /** Fetches a small text file of the export, falling back to the stored copy offline. */
 async function textFile(base, file, store, signal) {
   const key = `text:${base}${file}`;
@@ -88,6 +164,9 @@ async function textFile(base, file, store, signal) {
   }
 }
 
+/** Shards read ahead of the one being handed to wasm: one, so JS holds at most two. */
+const READ_AHEAD = 1;
+
 /**
  * Loads the export at `url` into a wasm `ModelLoader` created by `createLoader(manifest,
  * tokenizer, template)`. Returns `{ loader, manifest, stats }`.
@@ -96,42 +175,7 @@ async function textFile(base, file, store, signal) {
  * (`phase`: 'manifest' | 'shard' | 'verified' | 'done'), and `{ phase: 'warning', error }`
  * when a shard could not be stored (quota): the model still loads.
  */
-export async function loadExport(url, options) {
-  try {
-    return await loadOnce(url, options, new Set());
-  } catch (e) {
-    // A stored shard whose sha256 no longer matches was fed before its check finished:
-    // it is gone from storage now, and one more load fetches it from the network.
-    if (!(e instanceof StaleCacheError)) throw e;
-    try {
-      return await loadOnce(url, options, new Set(e.files));
-    } catch (again) {
-      if (!(again instanceof StaleCacheError)) throw again;
-      throw new LmfastError('storage', `stored copies of ${again.files.join(', ')} were corrupt again after a fresh download: the browser's storage is failing`, { files: again.files });
-    }
-  }
-}
-
-/** Raised inside `loadOnce` when stored shards turn out corrupt (deleted by then). */
-class StaleCacheError extends Error {
-  constructor(files) {
-    super(`stored copies are corrupt: ${files.join(', ')}`);
-    this.files = files;
-  }
-}
-
-/** Awaits the sha256 checks of stored shards; frees `loader` and throws if any failed. */
-async function throwIfStale(loader, checks) {
-  const bad = (await Promise.all(checks)).filter(Boolean);
-  if (bad.length === 0) return;
-  try { loader.free(); } catch { /* already consumed */ }
-  throw new StaleCacheError(bad);
-}
-
-/** Shards read ahead of the one being handed to wasm: one, so JS holds at most two. */
-const READ_AHEAD = 1;
-
-async function loadOnce(url, { cache = 'auto', onProgress = () => {}, signal, createLoader }, stale) {
+export async function loadExport(url, { cache = 'auto', onProgress = () => {}, signal, createLoader }) {
   const base = folderUrl(url);
   const store = await openStore(cache);
   const started = performance.now();
@@ -146,12 +190,6 @@ async function loadOnce(url, { cache = 'auto', onProgress = () => {}, signal, cr
   if (manifest.format !== 'lmfast-export' || !Array.isArray(manifest.shards)) {
     throw new LmfastError('model', `${base}manifest.json is not an lmfast export manifest (format '${manifest.format}')`);
   }
-  const tokenizer = await textFile(base, manifest.tokenizer.file, store, signal);
-  const template = manifest.chat_template
-    ? new TextDecoder().decode(await textFile(base, manifest.chat_template.file, store, signal))
-    : undefined;
-  const loader = await createLoader(manifestBytes, tokenizer, template);
-
   const shards = manifest.shards;
   const total = shards.reduce((n, s) => n + s.bytes, 0);
   const stats = { store: store.kind, network_bytes: 0, cache_bytes: 0, shards_from_network: 0, shards_from_cache: 0, refetched: 0, warnings: [] };
@@ -164,29 +202,26 @@ async function loadOnce(url, { cache = 'auto', onProgress = () => {}, signal, cr
     shardTotal: extra.shard >= 0 ? shards[extra.shard].bytes : 0,
   });
 
-  // Shards come READ_AHEAD ahead of the one being handed to the GPU / wasm. A stored shard
-  // is handed over while WebCrypto (off this thread) checks its sha256; every check is
-  // awaited before the model is declared loaded.
+  // Shards come READ_AHEAD ahead of the one being handed to the GPU / wasm, each checked
+  // against its sha256 before it is handed over: a stored copy on the reader worker, a
+  // download here.
   const fetchShard = async (i) => {
     const s = shards[i];
-    const cached = await store.get(s.sha256);
-    if (cached && cached.byteLength === s.bytes) {
+    const stored = await readStored(store, s);
+    if (stored.status === 'ok') {
       loaded += s.bytes;
       shardLoaded[i] = s.bytes;
       stats.cache_bytes += s.bytes;
       stats.shards_from_cache += 1;
       report({ phase: 'shard', shard: i, file: s.file, fromCache: true });
-      const check = sha256(cached).then(async (actual) => {
-        if (actual === s.sha256) return null;
-        await store.delete(s.sha256);
-        return s.file;
-      });
-      return { bytes: cached, fromCache: true, refetched: false, check };
+      return { bytes: stored.bytes, fromCache: true, refetched: false };
     }
-    if (cached) await store.delete(s.sha256); // truncated in storage
-    // Refetched: its stored copy was truncated, or found corrupt by the previous attempt.
-    let refetched = !!cached || stale.has(s.file);
-    if (refetched) stats.refetched += 1;
+    // A stored copy that is truncated or fails its sha256 is replaced by a download.
+    let refetched = stored.status === 'corrupt';
+    if (refetched) {
+      await store.delete(s.sha256);
+      stats.refetched += 1;
+    }
     for (let attempt = 0; ; attempt += 1) {
       const before = loaded;
       const response = await request(base + s.file, { signal, cache: attempt === 0 ? 'default' : 'reload' }, s.file);
@@ -212,7 +247,7 @@ async function loadOnce(url, { cache = 'auto', onProgress = () => {}, signal, cr
           stats.warnings.push(err.toJSON());
           report({ phase: 'warning', shard: i, file: s.file, error: err.toJSON() });
         }
-        return { bytes, fromCache: false, refetched, check: null };
+        return { bytes, fromCache: false, refetched };
       }
       if (attempt > 0) {
         throw new LmfastError('hash', `${s.file} is corrupt: its sha256 is ${actual}, the manifest says ${s.sha256} (fetched twice)`, { file: s.file, expected: s.sha256, actual });
@@ -231,30 +266,40 @@ async function loadOnce(url, { cache = 'auto', onProgress = () => {}, signal, cr
     // Keep a rejected read from being reported as unhandled before it is awaited.
     pending[i].catch(() => {});
   };
+  // The first shards are read (and checked) while the tokenizer is fetched and parsed.
   for (let i = 0; i <= READ_AHEAD; i += 1) readAhead(i);
-  const checks = [];
+
+  const [tokenizer, templateBytes] = await Promise.all([
+    textFile(base, manifest.tokenizer.file, store, signal),
+    manifest.chat_template ? textFile(base, manifest.chat_template.file, store, signal) : null,
+  ]);
+  const template = templateBytes ? new TextDecoder().decode(templateBytes) : undefined;
+  const loader = await createLoader(manifestBytes, tokenizer, template);
+
   for (let i = 0; i < shards.length; i += 1) {
-    const current = await pending[i];
+    let current;
+    try {
+      current = await pending[i];
+    } catch (e) {
+      try { loader.free(); } catch { /* already consumed */ }
+      throw e;
+    }
     pending[i] = null;
     readAhead(i + READ_AHEAD + 1);
-    if (current.check) checks.push(current.check);
     try {
       // In ranges, so that wasm memory holds one range and the tensors being filled rather
       // than a copy of the whole shard (wasm memory never shrinks).
-      const bytes = current.bytes;
-      const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+      const view = current.bytes;
       if (view.length === 0) loader.addShardRange(i, 0, view);
       for (let at = 0; at < view.length; at += SHARD_RANGE_BYTES) {
         loader.addShardRange(i, at, view.subarray(at, Math.min(view.length, at + SHARD_RANGE_BYTES)));
       }
     } catch (e) {
-      // Garbage from a corrupt stored shard can fail a tensor check: the sha256 says which.
-      await throwIfStale(loader, checks);
+      try { loader.free(); } catch { /* already consumed */ }
       throw LmfastError.from(e);
     }
     report({ phase: 'verified', shard: i, file: shards[i].file, fromCache: current.fromCache, refetched: current.refetched });
   }
-  await throwIfStale(loader, checks);
   stats.seconds = (performance.now() - started) / 1000;
   report({ phase: 'done', shard: shards.length - 1, file: '', fromCache: stats.shards_from_network === 0 });
   return { loader, manifest, stats };

@@ -9,7 +9,7 @@
 
 import * as plainBuild from '../wasm/lmfast_web.js';
 import { LmfastError } from './errors.js';
-import { loadExport } from './loader.js';
+import { loadExport, startReader } from './loader.js';
 import { chatCompletion, chatChunk, textCompletion } from './openai.js';
 
 let wasmReady = null;
@@ -165,6 +165,8 @@ export class Runtime {
     if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
       throw new LmfastError('input', `threads must be a positive integer (got ${threads})`);
     }
+    // Stored shards are read and checked on a worker: it starts while the wasm does.
+    if (cache !== 'none') startReader();
     // A software fallback adapter (SwiftShader, WARP) runs WGSL on the CPU, many times slower
     // than the wasm CPU path: 'auto' takes the CPU path then. 'webgpu' still uses it.
     let softwareReason = null;

@@ -2,6 +2,7 @@
 // carries an id; replies are { id, type: 'progress' | 'token' | 'result' | 'error' }.
 
 import { Runtime, kernelChecks, stopThreads } from './runtime.js';
+import { stopReader } from './loader.js';
 import { LmfastError } from './errors.js';
 
 let runtime = null;
@@ -32,7 +33,10 @@ const handlers = {
     if (runtime) runtime.unload();
     runtime = null;
     // The page is about to terminate this worker: let go of the shared memory now.
-    if (shutdown) stopThreads();
+    if (shutdown) {
+      stopThreads();
+      stopReader();
+    }
   },
   kernelChecks: (id, { wasmUrl }) => kernelChecks(wasmUrl),
 };
