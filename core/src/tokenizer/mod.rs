@@ -5,6 +5,7 @@
 //! `tokenizer.json` (BOS/EOS ids and whether to add them) lives in [`TokenizerSpecials`].
 
 mod from_gguf;
+mod json_fast;
 mod pre_tokenizer;
 mod stream;
 
@@ -61,8 +62,13 @@ impl Tokenizer {
 
     /// Reads a Hugging Face `tokenizer.json` from memory.
     pub fn from_json_bytes(bytes: &[u8], specials: TokenizerSpecials) -> Result<Self> {
-        let inner = tokenizers::Tokenizer::from_bytes(bytes)
-            .map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
+        // BPE files (every family we target) take the direct reader; anything it does not
+        // read goes through the crate's, which also words the error for a broken file.
+        let inner = match json_fast::read(bytes) {
+            Ok(t) => t,
+            Err(_) => tokenizers::Tokenizer::from_bytes(bytes)
+                .map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?,
+        };
         Ok(Self::new(inner, specials))
     }
 
