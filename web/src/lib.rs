@@ -70,7 +70,7 @@ pub async fn run_kernel_checks() -> Result<String, JsError> {
 }
 
 /// Compares this build's CPU matrix kernels (wasm SIMD, relaxed SIMD in the threaded build)
-/// with the portable ones, bit for bit, over every packed scheme and one, four and seven
+/// with the portable ones, bit for bit, over every packed scheme and one, four, seven and 21
 /// tokens. Returns a JSON report: `{ isa, products, values, mismatch_count, mismatches }`.
 #[wasm_bindgen(js_name = cpuKernelCheck)]
 pub fn cpu_kernel_check() -> String {

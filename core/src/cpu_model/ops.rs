@@ -39,17 +39,15 @@ pub(crate) fn rope(x: &mut [f32], heads: usize, head_dim: usize, cos: &[f32], si
     }
 }
 
-/// `silu(gate) · up`, reading `gate|up` rows of width `2·inner` into `out` rows of `inner`.
+/// `silu(gate) · up`, reading `gate|up` rows of width `2·inner` into `out` rows of `inner`;
+/// a prompt's rows are split across threads.
 pub(crate) fn swiglu(gate_up: &[f32], inner: usize, out: &mut [f32]) {
-    for (src, dst) in gate_up
-        .chunks_exact(2 * inner)
-        .zip(out.chunks_exact_mut(inner))
-    {
-        let (g, u) = src.split_at(inner);
+    parallel::for_each_chunk(out, inner, |row, dst| {
+        let (g, u) = gate_up[row * 2 * inner..(row + 1) * 2 * inner].split_at(inner);
         for ((o, &g), &u) in dst.iter_mut().zip(g).zip(u) {
             *o = g * recip(1.0 + exp(-g)) * u;
         }
-    }
+    });
 }
 
 /// Shapes of one attention call.

@@ -297,7 +297,10 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../tests/reference/fixtures/tiny-hf/llama/tokenizer.json");
         let json = std::fs::read(path).unwrap();
-        assert!(read(&json).is_err(), "a WordLevel file is not the direct reader's");
+        assert!(
+            read(&json).is_err(),
+            "a WordLevel file is not the direct reader's"
+        );
         let t = crate::tokenizer::Tokenizer::from_json_bytes(&json, Default::default()).unwrap();
         assert!(t.vocab_size() > 0);
     }

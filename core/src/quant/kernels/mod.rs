@@ -160,6 +160,50 @@ fn activation_lanes(acts: &[ActivationQ8]) -> ActivationLanes {
     }
 }
 
+/// Buffers for one row's group scales and minimums when they are stored as f16.
+struct RowBuffers {
+    scales: Vec<f32>,
+    mins: Vec<f32>,
+}
+
+impl RowBuffers {
+    fn new(w: &PackedMatrix) -> Self {
+        let gpr = w.groups_per_row();
+        Self {
+            scales: vec![0f32; gpr],
+            mins: vec![0f32; if w.mins().is_some() { gpr } else { 0 }],
+        }
+    }
+
+    /// Row `row` of `w` as the kernels read it: f32 scales in place, f16 ones widened into
+    /// the buffers.
+    fn kernel<'a>(&'a mut self, w: &'a PackedMatrix, row: usize) -> RowKernel<'a> {
+        let gpr = w.groups_per_row();
+        let groups = row * gpr..(row + 1) * gpr;
+        let scales = match w.scales() {
+            GroupValues::F32(v) => &v[groups.clone()],
+            f16 => {
+                f16.read_into(groups.start, &mut self.scales);
+                &self.scales[..]
+            }
+        };
+        let mins = match w.mins() {
+            None => None,
+            Some(GroupValues::F32(v)) => Some(&v[groups]),
+            Some(f16) => {
+                f16.read_into(groups.start, &mut self.mins);
+                Some(&self.mins[..])
+            }
+        };
+        RowKernel {
+            words: &w.q()[row * w.words_per_row()..(row + 1) * w.words_per_row()],
+            scales,
+            mins,
+            group: w.group(),
+        }
+    }
+}
+
 fn row_chunk(
     w: &PackedMatrix,
     view: &MatrixView<'_>,
@@ -175,56 +219,44 @@ fn row_chunk(
         return;
     }
     let _ = (view, lanes);
-    let gpr = w.groups_per_row();
-    let mut scales = vec![0f32; gpr];
-    let mut mins = vec![0f32; if w.mins().is_some() { gpr } else { 0 }];
+    let mut buffers = RowBuffers::new(w);
     let int4 = matches!(w.scheme(), QuantScheme::Q4 { .. });
-    for (i, row_out) in dst.chunks_mut(acts.len()).enumerate() {
-        let row = first + i;
-        let groups = row * gpr..(row + 1) * gpr;
-        // f32 values are used in place; f16 ones are widened into the buffers.
-        let row_scales = match w.scales() {
-            GroupValues::F32(v) => &v[groups.clone()],
-            f16 => {
-                f16.read_into(groups.start, &mut scales);
-                &scales[..]
-            }
-        };
-        let row_mins = match w.mins() {
-            None => None,
-            Some(GroupValues::F32(v)) => Some(&v[groups]),
-            Some(f16) => {
-                f16.read_into(groups.start, &mut mins);
-                Some(&mins[..])
-            }
-        };
-        let kernel = RowKernel {
-            words: &w.q()[row * w.words_per_row()..(row + 1) * w.words_per_row()],
-            scales: row_scales,
-            mins: row_mins,
-            group: w.group(),
-        };
-        // In the browser a prompt's tokens go four at a time: one unpacking of each block
-        // serves all four.
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        {
-            for quad in lanes {
-                row_out[quad.first..quad.first + 4].copy_from_slice(&if int4 {
-                    simd128::dot_q4_quad(&kernel, acts, quad)
-                } else {
-                    simd128::dot_q8_quad(&kernel, acts, quad)
-                });
-            }
-            let whole = lanes.len() * 4;
-            for (o, a) in row_out[whole..].iter_mut().zip(&acts[whole..]) {
-                *o = if int4 {
-                    simd128::dot_q4(&kernel, a)
-                } else {
-                    simd128::dot_q8(&kernel, a)
-                };
+    let tokens = acts.len();
+    // In the browser a prompt's tokens go four at a time (one unpacking of each block serves
+    // all four), and sixteen at a time across the rows, so that their activations stay in
+    // L1 while every row of the chunk passes over them.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        const QUADS_PER_TILE: usize = 4;
+        for tile in lanes.chunks(QUADS_PER_TILE) {
+            for (i, row_out) in dst.chunks_mut(tokens).enumerate() {
+                let kernel = buffers.kernel(w, first + i);
+                for quad in tile {
+                    row_out[quad.first..quad.first + 4].copy_from_slice(&if int4 {
+                        simd128::dot_q4_quad(&kernel, acts, quad)
+                    } else {
+                        simd128::dot_q8_quad(&kernel, acts, quad)
+                    });
+                }
             }
         }
-        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        let whole = lanes.len() * 4;
+        if whole < tokens {
+            for (i, row_out) in dst.chunks_mut(tokens).enumerate() {
+                let kernel = buffers.kernel(w, first + i);
+                for (o, a) in row_out[whole..].iter_mut().zip(&acts[whole..]) {
+                    *o = if int4 {
+                        simd128::dot_q4(&kernel, a)
+                    } else {
+                        simd128::dot_q8(&kernel, a)
+                    };
+                }
+            }
+        }
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    for (i, row_out) in dst.chunks_mut(tokens).enumerate() {
+        let kernel = buffers.kernel(w, first + i);
         for (o, a) in row_out.iter_mut().zip(acts) {
             #[cfg(target_arch = "aarch64")]
             {

@@ -1,6 +1,7 @@
 //! A check any build can run on itself: the packed-matrix kernels this machine dispatches to
 //! against the portable kernels, over every packed scheme and token counts that take each
-//! path (one token, whole groups of four prompt tokens, groups of four plus a remainder).
+//! path (one token, whole groups of four prompt tokens, groups of four plus a remainder, more
+//! than one tile of sixteen).
 //! The browser's builds have no Rust test harness, so the browser tests call this through
 //! the wasm API (`cpuKernelCheck`) on both of them.
 
@@ -53,7 +54,7 @@ pub fn check_against_portable() -> KernelCheck {
             ("stored", packed.clone()),
             ("f32", packed.with_f32_scales()),
         ] {
-            for tokens in [1, 4, 7] {
+            for tokens in [1, 4, 7, 21] {
                 let acts: Vec<ActivationQ8> = (0..tokens)
                     .map(|_| {
                         let x: Vec<f32> = (0..cols).map(|_| rng.random_range(-2f32..2.0)).collect();
