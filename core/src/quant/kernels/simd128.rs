@@ -5,10 +5,12 @@
 //! products per block, the same multiply-then-add per block and the same horizontal sum.
 //!
 //! Built with `relaxed-simd` as well (the threaded browser build), the sums of four byte
-//! products are one `i32x4.relaxed_dot_i8x16_i7x16_add` instead of nine instructions. That
-//! instruction is exact when every byte of its second operand is in 0..=127: int4 codes
+//! products are `i16x8.relaxed_dot_i8x16_i7x16_s` then `i32x4.extadd_pairwise_i16x8_s` (two
+//! x86 instructions, pmaddubsw and pmaddwd) instead of nine. The dot product is exact when
+//! every byte of its second operand is in 0..=127 and no pair sum leaves i16: int4 codes
 //! (0..=15) are, and int8 rows go in as |w| with w's sign moved onto the activation (int8
-//! codes are checked to lie in -127..=127 when a matrix is built, activations are made so).
+//! codes are checked to lie in -127..=127 when a matrix is built, activations are made so),
+//! so a pair sum is at most 2·127·127 = 32258.
 
 use super::portable::lane_sum;
 use super::{ActivationQ8, RowKernel};
