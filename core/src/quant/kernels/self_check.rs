@@ -5,7 +5,7 @@
 //! The browser's builds have no Rust test harness, so the browser tests call this through
 //! the wasm API (`cpuKernelCheck`) on both of them.
 
-use super::{packed_matmul, portable, ActivationQ8, RowKernel};
+use super::{packed_matmul, portable, ActivationQ8, RowBuffers};
 use crate::quant::{PackedMatrix, QuantScheme};
 use rand::{RngExt, SeedableRng};
 
@@ -64,19 +64,9 @@ pub fn check_against_portable() -> KernelCheck {
                 let mut out = vec![0f32; tokens * rows];
                 packed_matmul(&p, &acts, &mut out);
                 check.products += 1;
+                let mut buffers = RowBuffers::new(&p);
                 for r in 0..rows {
-                    let mut scales = vec![0f32; p.groups_per_row()];
-                    p.scales().read_into(r * scales.len(), &mut scales);
-                    let mut mins = vec![0f32; scales.len()];
-                    if let Some(m) = p.mins() {
-                        m.read_into(r * mins.len(), &mut mins);
-                    }
-                    let k = RowKernel {
-                        words: &p.q()[r * p.words_per_row()..(r + 1) * p.words_per_row()],
-                        scales: &scales,
-                        mins: p.mins().map(|_| &mins[..]),
-                        group: p.group(),
-                    };
+                    let k = buffers.kernel(&p, r);
                     for (t, a) in acts.iter().enumerate() {
                         let want = if name.starts_with("q4") {
                             portable::dot_q4(&k, a)

@@ -70,6 +70,7 @@ fn simd_and_portable_kernels_agree_bit_for_bit() {
         let five = vec![a.clone(); 5];
         let mut tiled = vec![0f32; rows * 5];
         packed_matmul(&p, &five, &mut tiled);
+        let mut buffers = RowBuffers::new(&p);
         for (r, &f) in fast.iter().enumerate() {
             for t in 0..5 {
                 let tile = tiled[t * rows + r];
@@ -80,18 +81,7 @@ fn simd_and_portable_kernels_agree_bit_for_bit() {
                     "{name} tile"
                 );
             }
-            let mut scales = vec![0f32; p.groups_per_row()];
-            p.scales().read_into(r * scales.len(), &mut scales);
-            let mut mins = vec![0f32; scales.len()];
-            if let Some(m) = p.mins() {
-                m.read_into(r * mins.len(), &mut mins);
-            }
-            let k = RowKernel {
-                words: &p.q()[r * p.words_per_row()..(r + 1) * p.words_per_row()],
-                scales: &scales,
-                mins: p.mins().map(|_| &mins[..]),
-                group: p.group(),
-            };
+            let k = buffers.kernel(&p, r);
             let slow = if int4 {
                 portable::dot_q4(&k, &a)
             } else {
