@@ -9,6 +9,20 @@ use super::{packed_matmul, portable, ActivationQ8, RowBuffers};
 use crate::quant::{PackedMatrix, QuantScheme};
 use rand::{RngExt, SeedableRng};
 
+/// Every packed scheme's kernel path: symmetric and asymmetric int4, int8, f16 and f32
+/// scales, and groups that do not divide a 576-wide row (128).
+pub(super) const SCHEMES: [&str; 9] = [
+    "q4g32-sym",
+    "q4g64-sym",
+    "q4g128-sym",
+    "q4g32",
+    "q4g128",
+    "q4g32-f32",
+    "q8g32",
+    "q8g64",
+    "q8g128",
+];
+
 /// What [`check_against_portable`] compared and where results differed.
 #[derive(Debug, Clone, Default)]
 pub struct KernelCheck {
@@ -37,16 +51,7 @@ pub fn check_against_portable() -> KernelCheck {
         isa: super::kernel_isa(),
         ..KernelCheck::default()
     };
-    for name in [
-        "q4g32-sym",
-        "q4g64-sym",
-        "q4g128-sym",
-        "q4g32",
-        "q4g128",
-        "q4g32-f32",
-        "q8g32",
-        "q8g128",
-    ] {
+    for name in SCHEMES {
         let scheme = QuantScheme::parse(name).expect("a known scheme name");
         let packed = PackedMatrix::quantize("w", &w, rows, cols, scheme).expect("valid shape");
         // As stored, and with the scales widened as the browser loads them.

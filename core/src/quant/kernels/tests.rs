@@ -23,16 +23,7 @@ fn reference(w: &[f32], x: &[f32], rows: usize, cols: usize, tokens: usize) -> V
 fn packed_matmul_matches_dequantized_weights_for_every_scheme() {
     let (rows, cols) = (100, 576);
     let w = random(rows * cols, 1, 0.05);
-    for name in [
-        "q4g32-sym",
-        "q4g64-sym",
-        "q4g128-sym",
-        "q4g32",
-        "q4g128",
-        "q4g32-f32",
-        "q8g32",
-        "q8g64",
-    ] {
+    for name in self_check::SCHEMES {
         let scheme = QuantScheme::parse(name).unwrap();
         let p = PackedMatrix::quantize("w", &w, rows, cols, scheme).unwrap();
         let dq = p.dequantize();
@@ -105,9 +96,9 @@ fn simd_and_portable_kernels_agree_bit_for_bit() {
 #[test]
 fn the_self_check_finds_every_kernel_result_equal_to_the_portable_one() {
     let check = check_against_portable();
-    // 8 schemes x 2 scale storages x (1 + 4 + 7 + 21) tokens x 24 rows.
-    assert_eq!(check.products, 8 * 2 * 4);
-    assert_eq!(check.values, 8 * 2 * 33 * 24);
+    // 9 schemes x 2 scale storages x (1 + 4 + 7 + 21) tokens x 24 rows.
+    assert_eq!(check.products, 9 * 2 * 4);
+    assert_eq!(check.values, 9 * 2 * 33 * 24);
     assert_eq!(check.mismatch_count, 0, "{:?}", check.mismatches);
 }
 
