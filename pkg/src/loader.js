@@ -131,17 +131,21 @@ export async function stopReader() {
 }
 
 /**
- * A shard's stored copy, checked against its sha256: `{ status: 'ok', bytes }`,
- * `{ status: 'absent' }` or `{ status: 'corrupt', actual }`. On the reader worker where
- * there is one.
+ * A shard's copy in `store`, checked against its size and sha256 in this thread:
+ * `{ status: 'ok', bytes }`, `{ status: 'absent' }` or `{ status: 'corrupt', actual }`.
+ * The reader worker runs this too.
  */
-async function readStored(store, shard) {
-  const r = store.kind === 'none' ? null : await startReader();
-  if (r) return r.read(store.kind, shard);
+export async function readAndCheck(store, shard) {
   const bytes = await store.get(shard.sha256);
   if (!bytes) return { status: 'absent' };
   const actual = bytes.byteLength === shard.bytes ? await sha256(bytes) : `${bytes.byteLength} bytes`;
   return actual === shard.sha256 ? { status: 'ok', bytes } : { status: 'corrupt', actual };
+}
+
+/** {@link readAndCheck} on the reader worker where there is one, else here. */
+async function readStored(store, shard) {
+  const r = store.kind === 'none' ? null : await startReader();
+  return r ? r.read(store.kind, shard) : readAndCheck(store, shard);
 }
 
 /** Fetches a small text file of the export, falling back to the stored copy offline. */

@@ -11,28 +11,22 @@
 // or { id, error, code }.
 
 import { openStore } from './storage.js';
-import { sha256 } from './loader.js';
+import { readAndCheck } from './loader.js';
 
 const stores = new Map();
 
 self.onmessage = async ({ data }) => {
-  const { id, store: kind, sha256: expected, bytes: length } = data || {};
+  const { id, store: kind, sha256, bytes } = data || {};
   if (id === undefined) return;
   try {
     if (!stores.has(kind)) stores.set(kind, openStore(kind));
-    const store = await stores.get(kind);
-    const bytes = await store.get(expected);
-    if (!bytes) {
-      self.postMessage({ id, status: 'absent' });
+    const result = await readAndCheck(await stores.get(kind), { sha256, bytes });
+    if (result.status !== 'ok') {
+      self.postMessage({ id, ...result });
       return;
     }
-    const actual = bytes.byteLength === length ? await sha256(bytes) : `${bytes.byteLength} bytes`;
-    if (actual !== expected) {
-      self.postMessage({ id, status: 'corrupt', actual });
-      return;
-    }
-    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    const out = whole ? bytes : bytes.slice();
+    const b = result.bytes;
+    const out = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : b.slice();
     self.postMessage({ id, status: 'ok', bytes: out }, [out.buffer]);
   } catch (e) {
     self.postMessage({ id, error: String(e && e.message ? e.message : e), code: (e && e.code) || 'storage' });
