@@ -53,7 +53,7 @@ build_native() {
 
 # The features the browser build gets by default: the WebGPU decoder when core has it.
 default_web_features() {
-  if [ -f "$LMFAST_ROOT/core/src/gpu_model/checks.rs" ]; then echo webgpu; fi
+  if [ -f "$LMFAST_ROOT/core/src/decoder/wgsl/checks.rs" ]; then echo webgpu; fi
 }
 
 # The wasm toolchain: the rustup target and wasm-bindgen-cli at Cargo.lock's version (built

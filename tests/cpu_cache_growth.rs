@@ -2,7 +2,8 @@
 //! doubling); logits across each growth must equal the naive forward pass's.
 
 use lmfast_core::config::Architecture;
-use lmfast_core::cpu_model::CpuModel;
+use lmfast_core::decoder::cpu::CpuDecoder;
+use lmfast_core::decoder::DecoderCache;
 use lmfast_core::weights::ModelWeights;
 use lmfast_tests::{naive_llama, tiny_config};
 
@@ -14,7 +15,7 @@ fn logits_are_unchanged_across_cache_growth() {
     let vocab = config.vocab_size as u32;
     let tokens: Vec<u32> = (0..600u32).map(|i| (i * 37 + 11) % vocab).collect();
     let want = naive_llama::logits(&config, &weights, &tokens);
-    let model = CpuModel::new(&config, weights).expect("model");
+    let model = CpuDecoder::new(&config, weights).expect("model");
     let mut cache = model.new_cache(1024).unwrap();
     // A prefill inside the first allocation, then single tokens through two growths
     // (256 → 512 → 1024 positions), then a chunk that forces a third.

@@ -3,8 +3,8 @@
 
 use burn::tensor::Device;
 use lmfast_core::config::Architecture;
+use lmfast_core::decoder::burn::BurnDecoder;
 use lmfast_core::generate::{generate, Detokenizer, FinishReason, GenerateOptions};
-use lmfast_core::model::LlamaModel;
 use lmfast_core::sampling::SamplingParams;
 use lmfast_core::weights::ModelWeights;
 use lmfast_core::Result;
@@ -23,18 +23,17 @@ impl Detokenizer for Letters {
     }
 }
 
-fn model() -> LlamaModel {
+fn model() -> BurnDecoder {
     let config = tiny_config(Architecture::Llama);
-    LlamaModel::new(&config, ModelWeights::random(&config, 3), &Device::flex()).unwrap()
+    BurnDecoder::new(&config, ModelWeights::random(&config, 3), &Device::flex()).unwrap()
 }
 
 fn run(
-    model: &LlamaModel,
+    model: &BurnDecoder,
     options: &GenerateOptions,
 ) -> (lmfast_core::generate::GenerateOutput, String) {
-    let mut cache = model.new_cache(64).unwrap();
     let mut streamed = String::new();
-    let out = generate(model, &mut cache, &Letters, &[1, 2, 3], options, |event| {
+    let out = generate(model, 64, &Letters, &[1, 2, 3], options, |event| {
         streamed.push_str(&event.text);
         ControlFlow::Continue(())
     })
@@ -87,18 +86,19 @@ fn the_cache_bounds_the_budget() {
     let model = model();
     // 8 positions, a prompt of 3: the 6th token is sampled from the logits of position 7 and
     // never fed back, so 6 tokens fit.
-    let mut cache = model.new_cache(8).unwrap();
     let options = GenerateOptions {
         max_tokens: 100,
         ..Default::default()
     };
-    let out = generate(&model, &mut cache, &Letters, &[1, 2, 3], &options, |_| {
-        ControlFlow::Continue(())
-    })
-    .unwrap();
+    let mut session = lmfast_core::engine::Session::new(&model, 8).unwrap();
+    let out = session
+        .generate(&model, &Letters, &[1, 2, 3], &options, false, |_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap();
     assert_eq!(out.tokens.len(), 6);
     assert_eq!(out.finish_reason, FinishReason::Length);
-    assert_eq!(cache.len(), 8);
+    assert_eq!(session.cached_tokens().len(), 8);
 }
 
 #[test]
@@ -140,11 +140,10 @@ fn stops_before_a_stop_string_that_spans_tokens() {
 #[test]
 fn the_callback_can_cancel() {
     let model = model();
-    let mut cache = model.new_cache(64).unwrap();
     let mut seen = 0;
     let out = generate(
         &model,
-        &mut cache,
+        64,
         &Letters,
         &[1, 2, 3],
         &GenerateOptions::default(),
@@ -189,10 +188,9 @@ fn seeded_sampling_repeats_and_differs_by_seed() {
 #[test]
 fn bad_requests_are_errors() {
     let model = model();
-    let mut cache = model.new_cache(4).unwrap();
     let err = generate(
         &model,
-        &mut cache,
+        4,
         &Letters,
         &[],
         &GenerateOptions::default(),
@@ -202,7 +200,7 @@ fn bad_requests_are_errors() {
     assert!(err.to_string().contains("empty"), "{err}");
     let err = generate(
         &model,
-        &mut cache,
+        4,
         &Letters,
         &[1; 5],
         &GenerateOptions::default(),

@@ -4,10 +4,14 @@
 #![cfg(feature = "webgpu")]
 
 use lmfast_core::config::{Architecture, ModelConfig};
-use lmfast_core::cpu_model::{CpuKvCache, CpuModel};
-use lmfast_core::gpu_model::{run_kernel_checks, wgpu, GpuKvCache, GpuModel, GpuModelBuilder};
-use lmfast_core::quant::{quantize_model_weights, QuantScheme};
+use lmfast_core::decoder::cpu::{CpuDecoder, CpuKvCache};
+use lmfast_core::decoder::wgsl::{
+    run_kernel_checks, wgpu, WgslDecoder, WgslDecoderBuilder, WgslKvCache,
+};
+use lmfast_core::decoder::DecoderCache;
+use lmfast_core::quant::QuantScheme;
 use lmfast_core::sampling::argmax;
+use lmfast_core::weights::quantize_model_weights;
 use lmfast_core::weights::{HostTensor, ModelWeights, WeightEntry};
 use lmfast_tests::{repo_root, tiny_config};
 use std::future::Future;
@@ -95,8 +99,8 @@ fn tolerance(weights: &ModelWeights) -> f32 {
 fn compare(name: &str, config: &ModelConfig, weights: ModelWeights, max_binding: Option<u64>) {
     let tol = tolerance(&weights);
     let (device, queue) = device();
-    let cpu = CpuModel::new(config, weights.clone()).expect("cpu model");
-    let mut builder = GpuModelBuilder::new(device, queue, config).expect("builder");
+    let cpu = CpuDecoder::new(config, weights.clone()).expect("cpu model");
+    let mut builder = WgslDecoderBuilder::new(device, queue, config).expect("builder");
     if let Some(bytes) = max_binding {
         builder = builder.with_max_binding_bytes(bytes);
     }
@@ -127,8 +131,8 @@ fn compare(name: &str, config: &ModelConfig, weights: ModelWeights, max_binding:
 
 /// `n` greedy tokens after `prompt` from each model (the GPU one chooses on the device).
 fn greedy(
-    cpu: &CpuModel,
-    gpu: &GpuModel,
+    cpu: &CpuDecoder,
+    gpu: &WgslDecoder,
     prompt: &[u32],
     n: usize,
     capacity: usize,
@@ -140,7 +144,7 @@ fn greedy(
         next = argmax(&cpu.forward_last(&[next], &mut cc).unwrap());
         cpu_tokens.push(next);
     }
-    let mut gc: GpuKvCache = gpu.new_cache(capacity).unwrap();
+    let mut gc: WgslKvCache = gpu.new_cache(capacity).unwrap();
     let mut next = block_on(gpu.forward_argmax(prompt, &mut gc)).unwrap();
     let mut gpu_tokens = vec![next];
     while gpu_tokens.len() < n {
@@ -205,8 +209,8 @@ fn long_prompts_go_through_in_chunks() {
             quantize_model_weights(&mut weights, QuantScheme::DEFAULT, None, |_, _, _| {}).unwrap();
         }
         let (device, queue) = device();
-        let cpu = CpuModel::new(&config, weights.clone()).unwrap();
-        let gpu = GpuModel::from_weights(device, queue, &config, weights).unwrap();
+        let cpu = CpuDecoder::new(&config, weights.clone()).unwrap();
+        let gpu = WgslDecoder::from_weights(device, queue, &config, weights).unwrap();
         let a = cpu
             .forward_all(&prompt, &mut cpu.new_cache(400).unwrap())
             .unwrap();
@@ -234,12 +238,12 @@ fn the_default_export_decodes_the_same_tokens() {
         .tokenizer
         .encode("The capital of France is", false)
         .unwrap();
-    let cpu = CpuModel::new(&cp.config, cp.weights.clone()).unwrap();
+    let cpu = CpuDecoder::new(&cp.config, cp.weights.clone()).unwrap();
     let (device, queue) = device();
     let started = Instant::now();
-    let gpu = GpuModel::from_weights(device, queue, &cp.config, cp.weights).unwrap();
+    let gpu = WgslDecoder::from_weights(device, queue, &cp.config, cp.weights).unwrap();
     eprintln!(
-        "GpuModel on {} in {:.2?}",
+        "WgslDecoder on {} in {:.2?}",
         gpu.describe(),
         started.elapsed()
     );
@@ -284,7 +288,7 @@ fn bad_tensors_are_named() {
     let weights = ModelWeights::random(&config, 1);
     let (device, queue) = device();
 
-    let mut builder = GpuModelBuilder::new(device.clone(), queue.clone(), &config).unwrap();
+    let mut builder = WgslDecoderBuilder::new(device.clone(), queue.clone(), &config).unwrap();
     for (n, entry) in weights.clone().into_entries() {
         if n != "blk.1.ffn_up.weight" && n != "output_norm.weight" {
             builder.add_tensor(&n, entry).unwrap();
@@ -300,7 +304,7 @@ fn bad_tensors_are_named() {
         "{err}"
     );
 
-    let mut builder = GpuModelBuilder::new(device.clone(), queue.clone(), &config).unwrap();
+    let mut builder = WgslDecoderBuilder::new(device.clone(), queue.clone(), &config).unwrap();
     let wrong = HostTensor::new("x", vec![10, 64], vec![0.0; 640]).unwrap();
     let err = builder
         .add_tensor("blk.0.attn_k.weight", WeightEntry::Dense(wrong))
@@ -347,8 +351,8 @@ fn bad_tensors_are_named() {
     );
 
     // Tokens outside the vocabulary and a full context are errors, not panics.
-    let gpu =
-        GpuModel::from_weights(device, queue, &config, ModelWeights::random(&config, 1)).unwrap();
+    let gpu = WgslDecoder::from_weights(device, queue, &config, ModelWeights::random(&config, 1))
+        .unwrap();
     let mut cache = gpu.new_cache(4).unwrap();
     assert!(block_on(gpu.forward_last(&[97], &mut cache)).is_err());
     assert!(block_on(gpu.forward_last(&[1, 2, 3, 4, 5], &mut cache)).is_err());

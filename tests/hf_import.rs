@@ -4,9 +4,9 @@
 //! with q/k/v biases and a tied head.
 
 use lmfast_core::checkpoint::{load, Checkpoint};
-use lmfast_core::cpu_model::CpuModel;
-use lmfast_core::lm::CausalLm;
-use lmfast_core::model::LlamaModel;
+use lmfast_core::decoder::burn::BurnDecoder;
+use lmfast_core::decoder::cpu::CpuDecoder;
+use lmfast_core::decoder::Decoder;
 use lmfast_tests::{read_json_fixture, repo_root};
 use serde_json::Value;
 
@@ -27,12 +27,12 @@ fn as_ids(v: &Value) -> Vec<u32> {
         .collect()
 }
 
-fn check<M: CausalLm>(label: &str, model: &M, cases: &Value) {
+fn check<M: Decoder>(label: &str, model: &M, cases: &Value) {
     let vocab = model.config().vocab_size;
     for case in cases.as_array().unwrap() {
         let ids = as_ids(&case["ids"]);
         let mut cache = model.new_cache(ids.len() + 8).unwrap();
-        let logits = model.forward_all(&ids, &mut cache).unwrap();
+        let logits = model.all_logits(&ids, &mut cache).unwrap();
         for (pos, (top_ids, top_logits)) in case["top5_ids"]
             .as_array()
             .unwrap()
@@ -53,7 +53,7 @@ fn check<M: CausalLm>(label: &str, model: &M, cases: &Value) {
         let mut next = argmax(&logits[(ids.len() - 1) * vocab..]);
         for _ in 0..8 {
             greedy.push(next);
-            next = argmax(&model.forward_last(&[next], &mut cache).unwrap());
+            next = argmax(&model.last_logits(&[next], &mut cache).unwrap());
         }
         assert_eq!(greedy, as_ids(&case["greedy"]), "{label}: greedy tokens");
     }
@@ -77,9 +77,9 @@ fn tiny_hf_checkpoints_match_transformers_on_both_paths() {
         let cp = open(kind);
         assert_eq!(cp.config.tie_word_embeddings, kind == "qwen2");
         assert!(cp.chat_template.is_some(), "{kind}: chat template");
-        let cpu = CpuModel::new(&cp.config, cp.weights.clone()).unwrap();
+        let cpu = CpuDecoder::new(&cp.config, cp.weights.clone()).unwrap();
         check(&format!("{kind} fused cpu"), &cpu, cases);
-        let burn = LlamaModel::new(&cp.config, cp.weights, &burn::tensor::Device::flex()).unwrap();
+        let burn = BurnDecoder::new(&cp.config, cp.weights, &burn::tensor::Device::flex()).unwrap();
         check(&format!("{kind} burn"), &burn, cases);
     }
 }

@@ -8,9 +8,9 @@
 //! burn decoder (the code the GPU path shares) and the fused CPU path (f32 weights here).
 
 use lmfast_core::checkpoint::load_gguf;
-use lmfast_core::cpu_model::CpuModel;
-use lmfast_core::lm::CausalLm;
-use lmfast_core::model::LlamaModel;
+use lmfast_core::decoder::burn::BurnDecoder;
+use lmfast_core::decoder::cpu::CpuDecoder;
+use lmfast_core::decoder::Decoder;
 use lmfast_core::tokenizer::Tokenizer;
 use lmfast_tests::{read_json_fixture, real_model};
 use serde_json::Value;
@@ -50,7 +50,7 @@ fn burn_decoder_matches_transformers() {
     let Some(path) = real_model() else { return };
     let checkpoint = load_gguf(&path).expect("load the default model");
     let tokenizer = checkpoint.tokenizer.clone();
-    let model = LlamaModel::new(
+    let model = BurnDecoder::new(
         &checkpoint.config,
         checkpoint.weights,
         &burn::tensor::Device::flex(),
@@ -64,11 +64,11 @@ fn fused_cpu_path_matches_transformers() {
     let Some(path) = real_model() else { return };
     let checkpoint = load_gguf(&path).expect("load the default model");
     let tokenizer = checkpoint.tokenizer.clone();
-    let model = CpuModel::new(&checkpoint.config, checkpoint.weights).expect("build the model");
+    let model = CpuDecoder::new(&checkpoint.config, checkpoint.weights).expect("build the model");
     check_against_fixture("fused cpu", &model, &tokenizer);
 }
 
-fn check_against_fixture<M: CausalLm>(label: &str, model: &M, tokenizer: &Tokenizer) {
+fn check_against_fixture<M: Decoder>(label: &str, model: &M, tokenizer: &Tokenizer) {
     let fixture = read_json_fixture("model_parity.json");
     let probe_ids = ids(&fixture, "probe_ids");
     let steps = fixture["n_new_tokens"].as_u64().expect("n_new_tokens") as usize;
@@ -96,7 +96,7 @@ fn check_against_fixture<M: CausalLm>(label: &str, model: &M, tokenizer: &Tokeni
             .new_cache(want_prompt_ids.len() + steps)
             .expect("cache");
         let mut logits = model
-            .forward_last(&want_prompt_ids, &mut cache)
+            .last_logits(&want_prompt_ids, &mut cache)
             .expect("prefill");
 
         let mut check = |what: String, got: f32, want: f32, failures: &mut Vec<String>| {
@@ -151,7 +151,7 @@ fn check_against_fixture<M: CausalLm>(label: &str, model: &M, tokenizer: &Tokeni
             // mismatch; while every argmax matches, this is exactly free-running greedy decoding.
             if step + 1 < steps {
                 logits = model
-                    .forward_last(&[want_tokens[step]], &mut cache)
+                    .last_logits(&[want_tokens[step]], &mut cache)
                     .expect("decode");
             }
         }

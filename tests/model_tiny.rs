@@ -2,7 +2,8 @@
 
 use burn::tensor::Device;
 use lmfast_core::config::{Architecture, ModelConfig, RopeScaling};
-use lmfast_core::model::LlamaModel;
+use lmfast_core::decoder::burn::BurnDecoder;
+use lmfast_core::decoder::DecoderCache;
 use lmfast_core::weights::ModelWeights;
 use lmfast_tests::{naive_llama, tiny_config};
 
@@ -25,7 +26,7 @@ fn check_config_against_naive(config: &ModelConfig) {
     let architecture = config.architecture;
     let weights = ModelWeights::random(&config, 11);
     let want = naive_llama::logits(&config, &weights, &TOKENS);
-    let model = LlamaModel::new(&config, weights, &Device::flex()).expect("model");
+    let model = BurnDecoder::new(&config, weights, &Device::flex()).expect("model");
 
     // The whole prompt at once (prefill).
     let mut cache = model.new_cache(32).unwrap();
@@ -102,7 +103,7 @@ fn rope_scaling_changes_the_logits() {
 fn a_full_cache_is_an_error_not_a_panic() {
     let config = tiny_config(Architecture::Llama);
     let model =
-        LlamaModel::new(&config, ModelWeights::random(&config, 1), &Device::flex()).unwrap();
+        BurnDecoder::new(&config, ModelWeights::random(&config, 1), &Device::flex()).unwrap();
     let mut cache = model.new_cache(4).unwrap();
     model.forward_last(&[1, 2, 3], &mut cache).unwrap();
     let err = model.forward_last(&[4, 5], &mut cache).unwrap_err();
@@ -116,12 +117,12 @@ fn a_missing_or_misshapen_tensor_is_named() {
     let config = tiny_config(Architecture::Llama);
     let mut weights = ModelWeights::random(&config, 1);
     weights.take("blk.1.ffn_up.weight", &[160, 64]).unwrap();
-    let err = LlamaModel::new(&config, weights, &Device::flex()).unwrap_err();
+    let err = BurnDecoder::new(&config, weights, &Device::flex()).unwrap_err();
     assert!(err.to_string().contains("blk.1.ffn_up.weight"), "{err}");
 
     let mut wrong = config.clone();
     wrong.intermediate_size = 128;
     let err =
-        LlamaModel::new(&wrong, ModelWeights::random(&config, 1), &Device::flex()).unwrap_err();
+        BurnDecoder::new(&wrong, ModelWeights::random(&config, 1), &Device::flex()).unwrap_err();
     assert!(err.to_string().contains("expected shape"), "{err}");
 }

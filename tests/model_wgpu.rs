@@ -4,7 +4,8 @@
 
 use burn::tensor::Device;
 use lmfast_core::config::Architecture;
-use lmfast_core::model::LlamaModel;
+use lmfast_core::decoder::burn::BurnDecoder;
+use lmfast_core::decoder::DecoderCache;
 use lmfast_core::weights::ModelWeights;
 use lmfast_tests::tiny_config;
 
@@ -17,8 +18,8 @@ fn flex_and_wgpu_give_the_same_logits() {
     for architecture in [Architecture::Llama, Architecture::Qwen2] {
         let config = tiny_config(architecture);
         let weights = ModelWeights::random(&config, 5);
-        let on_cpu = LlamaModel::new(&config, weights.clone(), &Device::flex()).unwrap();
-        let on_gpu = LlamaModel::new(&config, weights, &gpu).unwrap();
+        let on_cpu = BurnDecoder::new(&config, weights.clone(), &Device::flex()).unwrap();
+        let on_gpu = BurnDecoder::new(&config, weights, &gpu).unwrap();
         let tokens = [3u32, 14, 15, 92, 65, 35];
         let mut cpu_cache = on_cpu.new_cache(16).unwrap();
         let mut gpu_cache = on_gpu.new_cache(16).unwrap();

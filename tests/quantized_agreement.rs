@@ -7,8 +7,9 @@
 //! catches a broken quantization, which matches almost nothing.
 
 use lmfast_core::checkpoint::load_gguf;
-use lmfast_core::cpu_model::CpuModel;
-use lmfast_core::quant::{quantize_model_weights, QuantScheme};
+use lmfast_core::decoder::cpu::CpuDecoder;
+use lmfast_core::quant::QuantScheme;
+use lmfast_core::weights::quantize_model_weights;
 use lmfast_tests::{read_json_fixture, real_model};
 
 fn argmax(v: &[f32]) -> u32 {
@@ -36,7 +37,7 @@ fn default_int4_scheme_mostly_follows_the_f32_model() {
     // `None`: the embedding gets the default for the scheme, as `lmfast export` does.
     quantize_model_weights(&mut cp.weights, QuantScheme::DEFAULT, None, |_, _, _| {})
         .expect("quantize");
-    let model = CpuModel::new(&cp.config, cp.weights).expect("model");
+    let model = CpuDecoder::new(&cp.config, cp.weights).expect("model");
     let fixture = read_json_fixture("model_parity.json");
     let steps = fixture["n_new_tokens"].as_u64().unwrap() as usize;
     let (mut same, mut prefix, mut total) = (0, 0, 0);

@@ -3,7 +3,8 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-/// Which member of the llama family a checkpoint is; decides the few places they differ.
+/// Which model family a checkpoint is. Everything that differs between families is in its
+/// description under [`crate::arch`]; decoders read the resulting [`Variant`], never this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Architecture {
@@ -11,25 +12,71 @@ pub enum Architecture {
     Llama,
     /// Qwen2 / Qwen2.5: biases on the q, k and v projections.
     Qwen2,
+    /// Gemma 3 (text): GELU-tanh MLP, q/k norms, sandwich norms, sliding-window layers.
+    Gemma3,
 }
 
 impl Architecture {
     /// The name used in GGUF's `general.architecture` and as the metadata key prefix.
     pub fn name(self) -> &'static str {
-        match self {
-            Architecture::Llama => "llama",
-            Architecture::Qwen2 => "qwen2",
-        }
+        crate::arch::spec(self).gguf_name
     }
 
     /// Parses a GGUF `general.architecture` value.
     pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "llama" => Some(Architecture::Llama),
-            "qwen2" => Some(Architecture::Qwen2),
-            _ => None,
-        }
+        crate::arch::ALL
+            .iter()
+            .find(|s| s.gguf_name == name)
+            .map(|s| s.architecture)
     }
+}
+
+/// The MLP's gate activation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// `silu(gate) · up` (SwiGLU: llama, qwen2).
+    #[default]
+    Silu,
+    /// `gelu_tanh(gate) · up` (GeGLU with the tanh approximation: Gemma).
+    GeluTanh,
+}
+
+/// How far back one layer's attention looks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerKind {
+    /// Every earlier position.
+    #[default]
+    Global,
+    /// Only the last `sliding_window` positions (the token itself included).
+    Sliding,
+}
+
+/// The rules in which families differ, resolved once from the checkpoint (see [`crate::arch`]).
+/// Every field's default is plain llama, so older export manifests read unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Variant {
+    /// The MLP's gate activation.
+    pub activation: Activation,
+    /// Token embeddings are multiplied by this before the first block (Gemma: √hidden).
+    pub embedding_scale: Option<f32>,
+    /// Each query and key head is RMS-normalised (with its own `[head_dim]` weight) before
+    /// the rotation.
+    pub qk_norm: bool,
+    /// The attention and MLP outputs are RMS-normalised again before the residual add.
+    pub sandwich_norms: bool,
+    /// Attention scores are scaled by this instead of `1/√head_dim`.
+    pub attention_scale: Option<f32>,
+    /// Positions a [`LayerKind::Sliding`] layer sees.
+    pub sliding_window: Option<usize>,
+    /// One entry per layer; empty means every layer is global.
+    pub layer_kinds: Vec<LayerKind>,
+    /// Rotary base of sliding layers (global layers use `rope_theta` and `rope_scaling`).
+    pub rope_local_theta: Option<f32>,
+    /// Per-dimension-pair divisors of the rotary frequencies (`rope_freqs.weight`, Llama 3.1+).
+    pub rope_factors: Option<Vec<f32>>,
 }
 
 /// How rotary position frequencies are rescaled for long contexts.
@@ -85,6 +132,9 @@ pub struct ModelConfig {
     pub tie_word_embeddings: bool,
     /// Whether q, k and v projections carry biases (Qwen2).
     pub attention_bias: bool,
+    /// The family's variant rules (plain llama when absent).
+    #[serde(default)]
+    pub variant: Variant,
 }
 
 impl ModelConfig {
@@ -132,19 +182,91 @@ impl ModelConfig {
                 format!("{} is not a positive number", self.rope_theta),
             ));
         }
+        self.validate_variant()
+    }
+
+    fn validate_variant(&self) -> Result<()> {
+        let v = &self.variant;
+        if !v.layer_kinds.is_empty() && v.layer_kinds.len() != self.num_layers {
+            return Err(Error::config(
+                "layer_kinds",
+                format!(
+                    "{} entries for {} layers",
+                    v.layer_kinds.len(),
+                    self.num_layers
+                ),
+            ));
+        }
+        if v.layer_kinds.contains(&LayerKind::Sliding) && v.sliding_window.unwrap_or(0) == 0 {
+            return Err(Error::config(
+                "sliding_window",
+                "sliding layers need a window of at least one position",
+            ));
+        }
+        for (field, value) in [
+            ("embedding_scale", v.embedding_scale),
+            ("attention_scale", v.attention_scale),
+            ("rope_local_theta", v.rope_local_theta),
+        ] {
+            if let Some(x) = value {
+                if !(x.is_finite() && x > 0.0) {
+                    return Err(Error::config(
+                        field,
+                        format!("{x} is not a positive number"),
+                    ));
+                }
+            }
+        }
+        if let Some(factors) = &v.rope_factors {
+            if factors.len() != self.head_dim / 2 {
+                return Err(Error::config(
+                    "rope_factors",
+                    format!(
+                        "{} factors for {} rotary pairs",
+                        factors.len(),
+                        self.head_dim / 2
+                    ),
+                ));
+            }
+            if let Some(bad) = factors.iter().find(|f| !(f.is_finite() && **f > 0.0)) {
+                return Err(Error::config(
+                    "rope_factors",
+                    format!("{bad} is not a positive number"),
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// Whether layer `layer` attends globally or over the sliding window.
+    pub fn layer_kind(&self, layer: usize) -> LayerKind {
+        self.variant
+            .layer_kinds
+            .get(layer)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// How many positions back layer `layer` may look (`None`: all of them).
+    pub fn attention_window(&self, layer: usize) -> Option<usize> {
+        match self.layer_kind(layer) {
+            LayerKind::Global => None,
+            LayerKind::Sliding => self.variant.sliding_window,
+        }
+    }
+
+    /// The factor attention scores are multiplied by.
+    pub fn attention_scale(&self) -> f32 {
+        self.variant
+            .attention_scale
+            .unwrap_or_else(|| 1.0 / (self.head_dim as f32).sqrt())
     }
 
     /// Number of weights in the model (the embedding counted once when tied).
     pub fn parameter_count(&self) -> u64 {
-        let h = self.hidden_size as u64;
-        let q = (self.num_heads * self.head_dim) as u64;
-        let kv = (self.num_kv_heads * self.head_dim) as u64;
-        let i = self.intermediate_size as u64;
-        let v = self.vocab_size as u64;
-        let bias = if self.attention_bias { q + 2 * kv } else { 0 };
-        let per_layer = h * q + 2 * h * kv + q * h + bias + 3 * h * i + 2 * h;
-        let head = if self.tie_word_embeddings { 0 } else { v * h };
-        v * h + self.num_layers as u64 * per_layer + h + head
+        crate::arch::tensors(self)
+            .iter()
+            .map(|t| t.shape.iter().product::<usize>() as u64)
+            .sum()
     }
 }

@@ -64,6 +64,23 @@ pub(crate) fn recip(x: f32) -> f32 {
     y
 }
 
+/// √(2/π), as f32.
+const SQRT_2_OVER_PI: f32 = f32::from_bits(0x3f4c_422a);
+/// The cubic coefficient of GELU's tanh approximation, 0.044715, as f32.
+const GELU_CUBIC: f32 = f32::from_bits(0x3d37_2713);
+
+/// GELU with the tanh approximation, `0.5·x·(1 + tanh(u))` with `u = √(2/π)·(x + 0.044715·x³)`,
+/// computed as the equal `x / (1 + e^(−2u))` so it needs only [`exp`] and [`recip`].
+pub(crate) fn gelu_tanh(x: f32) -> f32 {
+    let u = SQRT_2_OVER_PI * (x + GELU_CUBIC * (x * x * x));
+    x * recip(1.0 + exp(-2.0 * u))
+}
+
+/// SiLU, `x / (1 + e^(−x))`.
+pub(crate) fn silu(x: f32) -> f32 {
+    x * recip(1.0 + exp(-x))
+}
+
 /// 1/√x within 2 ulp for positive normal x: the classic bit-level first guess refined by
 /// three Newton steps.
 pub(crate) fn rsqrt(x: f32) -> f32 {

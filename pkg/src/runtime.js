@@ -236,8 +236,9 @@ export class Runtime {
   detokenize(ids, skipSpecial = true) { return call(() => this.engine.detokenize(Uint32Array.from(ids), skipSpecial)); }
   renderChat(messages) { return call(() => this.engine.renderChat(JSON.stringify(messages))); }
 
-  /** Runs one generation; `onEvent` gets `{ token, index, text }` per token. */
-  async run(promptIds, options, onEvent) {
+  /** Runs one generation; `onEvent` gets `{ token, index, text }` per token. `chat` picks
+   * the chat turn's default budget over plain text's (the defaults live in lmfast-core). */
+  async run(promptIds, options, onEvent, chat = false) {
     if (this.busy) throw new LmfastError('input', 'a generation is already running on this engine');
     this.busy = true;
     this.interrupted = false;
@@ -251,7 +252,7 @@ export class Runtime {
         request[k] = v;
       }
       if (typeof request.stop === 'string') request.stop = [request.stop];
-      call(() => this.engine.start(Uint32Array.from(promptIds), JSON.stringify(request), options.reuse_cache !== false));
+      call(() => this.engine.start(Uint32Array.from(promptIds), JSON.stringify(request), options.reuse_cache !== false, chat));
       for (;;) {
         if (this.interrupted) this.engine.cancel();
         let event;
@@ -288,7 +289,7 @@ export class Runtime {
     if (onChunk) onChunk(chatChunk(id, created, this.modelId, { role: 'assistant', content: '' }, null));
     const result = await this.run(ids, params, (e) => {
       if (onChunk && e.text) onChunk(chatChunk(id, created, this.modelId, { content: e.text }, null));
-    });
+    }, true);
     if (onChunk) onChunk(chatChunk(id, created, this.modelId, {}, result.finish_reason, ids.length, result));
     return chatCompletion(id, created, this.modelId, ids.length, result);
   }

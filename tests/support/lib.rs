@@ -49,10 +49,28 @@ pub fn real_model() -> Option<PathBuf> {
 
 pub mod naive_llama;
 
-use lmfast_core::config::{Architecture, ModelConfig};
+use lmfast_core::config::{Activation, Architecture, LayerKind, ModelConfig, Variant};
 
-/// A tiny llama-family configuration for tests (GQA 4 heads over 2, vocab 97).
+/// A tiny configuration of `architecture` for tests (GQA 4 heads over 2, vocab 97).
+///
+/// Gemma 3's has its variant rules with small numbers: layer 0 slides over a window of 5
+/// positions with its own rotary base, layer 1 is global, and the attention scale is not
+/// 1/√head_dim, so a decoder that ignores any rule disagrees.
 pub fn tiny_config(architecture: Architecture) -> ModelConfig {
+    let variant = match architecture {
+        Architecture::Gemma3 => Variant {
+            activation: Activation::GeluTanh,
+            embedding_scale: Some(8.0),
+            qk_norm: true,
+            sandwich_norms: true,
+            attention_scale: Some(1.0 / 24f32.sqrt()),
+            sliding_window: Some(5),
+            layer_kinds: vec![LayerKind::Sliding, LayerKind::Global],
+            rope_local_theta: Some(10_000.0),
+            rope_factors: None,
+        },
+        _ => Variant::default(),
+    };
     ModelConfig {
         architecture,
         vocab_size: 97,
@@ -63,10 +81,15 @@ pub fn tiny_config(architecture: Architecture) -> ModelConfig {
         num_kv_heads: 2,
         head_dim: 16,
         rms_norm_eps: 1e-5,
-        rope_theta: 10_000.0,
         rope_scaling: None,
         max_position_embeddings: 128,
         tie_word_embeddings: architecture == Architecture::Llama,
         attention_bias: architecture == Architecture::Qwen2,
+        rope_theta: if architecture == Architecture::Gemma3 {
+            1_000_000.0
+        } else {
+            10_000.0
+        },
+        variant,
     }
 }

@@ -13,7 +13,6 @@ mod errors;
 mod gpu;
 mod loader;
 mod options;
-mod runner;
 mod threads;
 mod warm_up;
 
@@ -43,9 +42,10 @@ pub fn wasm_memory_bytes() -> f64 {
 #[wasm_bindgen(js_name = runKernelChecks)]
 pub async fn run_kernel_checks() -> Result<String, JsError> {
     let gpu = gpu::Gpu::request().await.map_err(errors::to_js)?;
-    let checks = lmfast_core::gpu_model::run_kernel_checks(gpu.device.clone(), gpu.queue.clone())
-        .await
-        .map_err(|e| errors::to_js(e.into()))?;
+    let checks =
+        lmfast_core::decoder::wgsl::run_kernel_checks(gpu.device.clone(), gpu.queue.clone())
+            .await
+            .map_err(|e| errors::to_js(e.into()))?;
     let checks: Vec<serde_json::Value> = checks
         .iter()
         .map(|c| {

@@ -2,13 +2,14 @@
 
 use crate::engine::WebEngine;
 use crate::errors::{to_js, WebError};
-use crate::runner::Runner;
 use lmfast_core::chat_template::ChatTemplate;
-use lmfast_core::cpu_model::CpuModel;
+use lmfast_core::checkpoint::CheckpointSource;
+use lmfast_core::decoder::cpu::CpuDecoder;
+use lmfast_core::engine::{Engine, Runner};
 use lmfast_core::format::export::{parse_manifest, text_files_from, ExportAssembler};
 use lmfast_core::tokenizer::Tokenizer;
 use lmfast_core::weights::{ModelWeights, WeightEntry};
-use std::rc::Rc;
+use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 
 /// Where completed tensors go.
@@ -23,7 +24,7 @@ enum Sink {
 /// The GPU side of a load: the device and the model being uploaded to it.
 #[cfg(all(target_arch = "wasm32", feature = "webgpu"))]
 struct GpuSink {
-    builder: lmfast_core::gpu_model::GpuModelBuilder,
+    builder: lmfast_core::decoder::wgsl::WgslDecoderBuilder,
     gpu: crate::gpu::Gpu,
 }
 
@@ -136,7 +137,7 @@ impl ModelLoader {
     #[cfg(all(target_arch = "wasm32", feature = "webgpu"))]
     async fn gpu_sink(config: &lmfast_core::config::ModelConfig) -> Result<Sink, WebError> {
         let gpu = crate::gpu::Gpu::request().await?;
-        let builder = lmfast_core::gpu_model::GpuModelBuilder::new(
+        let builder = lmfast_core::decoder::wgsl::WgslDecoderBuilder::new(
             gpu.device.clone(),
             gpu.queue.clone(),
             config,
@@ -188,7 +189,7 @@ impl ModelLoader {
         };
         let (runner, adapter, lost) = match sink {
             Sink::Cpu(weights) => (
-                Runner::Cpu(Rc::new(CpuModel::new(&config, weights)?)),
+                Runner::Cpu(Arc::new(CpuDecoder::new(&config, weights)?)),
                 None,
                 None,
             ),
@@ -196,18 +197,23 @@ impl ModelLoader {
             Sink::Gpu(sink) => {
                 let GpuSink { builder, gpu } = *sink;
                 (
-                    Runner::Gpu(Rc::new(builder.finish()?)),
+                    Runner::Wgsl(Arc::new(builder.finish()?)),
                     Some(gpu.facts),
                     Some(gpu.lost),
                 )
             }
         };
+        let source = CheckpointSource {
+            path: manifest.name.clone().unwrap_or_default(),
+            format: format!("lmfast export ({})", manifest.quant),
+            name: manifest.name.clone(),
+            tensor_types: Vec::new(),
+            file_bytes: manifest.shards.iter().map(|s| s.bytes).sum(),
+        };
+        let engine = Engine::from_parts(runner, tokenizer, chat_template, source, context_length)?;
         WebEngine::new(crate::engine::Parts {
             manifest,
-            tokenizer,
-            chat_template,
-            runner,
-            context_length,
+            engine,
             adapter,
             lost,
             fallback_reason,

@@ -1,6 +1,6 @@
 //! What a generation request from JavaScript may say, parsed from JSON.
 
-use lmfast_core::generate::GenerateOptions;
+use lmfast_core::generate::{fresh_seed, GenerateOptions, RequestKind, DEFAULTS};
 use lmfast_core::sampling::SamplingParams;
 use serde::Deserialize;
 
@@ -36,24 +36,23 @@ impl GenerationRequest {
     }
 
     /// The core options, with the model's end-of-sequence ids added as stop tokens.
-    pub fn to_options(&self, eos_ids: &[u32]) -> Result<GenerateOptions, String> {
-        let defaults = SamplingParams::default();
+    pub fn to_options(
+        &self,
+        eos_ids: &[u32],
+        kind: RequestKind,
+    ) -> Result<GenerateOptions, String> {
+        let d = DEFAULTS;
         let sampling = SamplingParams {
-            temperature: self.temperature.unwrap_or(0.7),
-            top_k: self.top_k.unwrap_or(defaults.top_k),
-            top_p: self.top_p.unwrap_or(defaults.top_p),
-            min_p: self.min_p.unwrap_or(defaults.min_p),
-            repetition_penalty: self.repetition_penalty.unwrap_or(1.0),
-            seed: self.seed.unwrap_or_else(|| {
-                web_time::SystemTime::now()
-                    .duration_since(web_time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos() as u64)
-                    .unwrap_or(0)
-            }),
+            temperature: self.temperature.unwrap_or(d.temperature),
+            top_k: self.top_k.unwrap_or(d.top_k),
+            top_p: self.top_p.unwrap_or(d.top_p),
+            min_p: self.min_p.unwrap_or(d.min_p),
+            repetition_penalty: self.repetition_penalty.unwrap_or(d.repetition_penalty),
+            seed: self.seed.unwrap_or_else(fresh_seed),
         };
         sampling.validate().map_err(|e| e.to_string())?;
         Ok(GenerateOptions {
-            max_tokens: self.max_tokens.unwrap_or(256),
+            max_tokens: self.max_tokens.unwrap_or(d.max_tokens(kind)),
             sampling,
             stop_strings: self.stop.clone().unwrap_or_default(),
             stop_token_ids: if self.ignore_eos == Some(true) {
@@ -75,7 +74,7 @@ mod tests {
             r#"{"max_tokens": 5, "temperature": 0, "top_k": 3, "seed": 9, "stop": ["\n"]}"#,
         )
         .unwrap();
-        let o = r.to_options(&[2]).unwrap();
+        let o = r.to_options(&[2], RequestKind::Text).unwrap();
         assert_eq!(o.max_tokens, 5);
         assert_eq!(o.sampling.temperature, 0.0);
         assert_eq!(o.sampling.top_k, 3);
@@ -89,7 +88,7 @@ mod tests {
         let e = GenerationRequest::from_json(r#"{"temprature": 1}"#).unwrap_err();
         assert!(e.contains("temprature"), "{e}");
         let r = GenerationRequest::from_json(r#"{"temperature": -1}"#).unwrap();
-        let e = r.to_options(&[]).unwrap_err();
+        let e = r.to_options(&[], RequestKind::Chat).unwrap_err();
         assert!(e.contains("temperature"), "{e}");
     }
 }

@@ -7,8 +7,10 @@
 //! optimized code is ready by the time the model is.
 
 use lmfast_core::config::{Architecture, ModelConfig};
-use lmfast_core::cpu_model::CpuModel;
-use lmfast_core::quant::{quantize_model_weights, QuantScheme};
+use lmfast_core::decoder::cpu::CpuDecoder;
+use lmfast_core::decoder::DecoderCache;
+use lmfast_core::quant::QuantScheme;
+use lmfast_core::weights::quantize_model_weights;
 use lmfast_core::weights::ModelWeights;
 
 /// Prompt-and-decode rounds: enough to exhaust V8's tier-up budget for every kernel.
@@ -32,6 +34,7 @@ pub(crate) fn warm_up_cpu(quant: &str, embedding_quant: Option<&str>) -> lmfast_
         max_position_embeddings: 64,
         tie_word_embeddings: true,
         attention_bias: false,
+        variant: Default::default(),
     };
     let mut weights = ModelWeights::random(&config, 1);
     let embedding = embedding_quant.map(QuantScheme::parse).transpose()?;
@@ -41,7 +44,7 @@ pub(crate) fn warm_up_cpu(quant: &str, embedding_quant: Option<&str>) -> lmfast_
         embedding,
         |_, _, _| {},
     )?;
-    let model = CpuModel::new(&config, weights)?;
+    let model = CpuDecoder::new(&config, weights)?;
     let mut cache = model.new_cache(config.max_position_embeddings)?;
     let prompt: Vec<u32> = (0..12).collect();
     for _ in 0..ROUNDS {

@@ -1,16 +1,19 @@
-//! Reading a llama-family model out of a GGUF file.
+//! Reading a model out of a GGUF file: the config from `{arch}.*` metadata, the weights by
+//! walking the family's tensor table ([`crate::arch`]).
 //!
 //! llama.cpp's converter reorders the rows of llama's q and k projections so that rotary pairs
-//! are adjacent; the model here uses Hugging Face's half-split pairs, so those rows are put
-//! back in Hugging Face order while loading (qwen2 files are stored in that order already).
+//! are adjacent; the decoders use Hugging Face's half-split pairs, so those rows are put back
+//! in Hugging Face order while loading (families the table marks as not interleaved are
+//! stored in that order already).
 
 use super::{Checkpoint, CheckpointSource};
+use crate::arch::{self, Role, ROPE_FACTORS};
 use crate::chat_template::ChatTemplate;
-use crate::config::{Architecture, ModelConfig, RopeScaling};
+use crate::config::{Architecture, ModelConfig, RopeScaling, Variant};
 use crate::error::{Error, Result};
 use crate::format::gguf::GgufFile;
 use crate::tokenizer::Tokenizer;
-use crate::weights::{names, HostTensor, ModelWeights};
+use crate::weights::{HostTensor, ModelWeights};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -47,7 +50,10 @@ pub fn config_from_gguf(file: &GgufFile) -> Result<ModelConfig> {
     let architecture = Architecture::from_name(arch_name).ok_or_else(|| {
         Error::format(
             file.name(),
-            format!("general.architecture `{arch_name}` is not supported (llama and qwen2 are)"),
+            format!(
+                "general.architecture `{arch_name}` is not supported ({} are)",
+                arch::known_names()
+            ),
         )
     })?;
     let key = |suffix: &str| format!("{arch_name}.{suffix}");
@@ -79,12 +85,10 @@ pub fn config_from_gguf(file: &GgufFile) -> Result<ModelConfig> {
     } else {
         hidden_size / num_heads
     };
-    let embedding = file.tensor(names::TOKEN_EMBD).ok_or_else(|| {
-        Error::format(
-            file.name(),
-            format!("tensor {} is missing", names::TOKEN_EMBD),
-        )
-    })?;
+    let embedding_name = Role::TokenEmbedding.global_name();
+    let embedding = file
+        .tensor(embedding_name)
+        .ok_or_else(|| Error::format(file.name(), format!("tensor {embedding_name} is missing")))?;
     let vocab_size = match file.get(&key("vocab_size")) {
         Some(_) => usize_of("vocab_size")?,
         None => embedding.shape().first().copied().unwrap_or(0),
@@ -94,15 +98,12 @@ pub fn config_from_gguf(file: &GgufFile) -> Result<ModelConfig> {
         None => 10_000.0,
     };
     let rope_scaling = rope_scaling_from_gguf(file, arch_name)?;
-    if file.tensor("rope_freqs.weight").is_some() {
-        return Err(Error::format(
-            file.name(),
-            "per-dimension rotary frequency factors (tensor rope_freqs.weight, Llama 3.1+) \
-             are not supported yet",
-        ));
-    }
+    let rope_factors = match file.tensor(ROPE_FACTORS) {
+        Some(_) => Some(file.dequantize(ROPE_FACTORS)?.data),
+        None => None,
+    };
 
-    let config = ModelConfig {
+    let mut config = ModelConfig {
         architecture,
         vocab_size,
         hidden_size,
@@ -115,9 +116,14 @@ pub fn config_from_gguf(file: &GgufFile) -> Result<ModelConfig> {
         rope_theta,
         rope_scaling,
         max_position_embeddings: usize_of("context_length")?,
-        tie_word_embeddings: file.tensor(names::OUTPUT).is_none(),
-        attention_bias: file.tensor(&names::block(0, "attn_q.bias")).is_some(),
+        tie_word_embeddings: file.tensor(Role::Output.global_name()).is_none(),
+        attention_bias: file.tensor(&arch::block_name(0, Role::AttnQBias)).is_some(),
+        variant: Variant {
+            rope_factors,
+            ..Variant::default()
+        },
     };
+    (arch::spec(architecture).variant_from_gguf)(file, &mut config)?;
     config.validate()?;
     Ok(config)
 }
@@ -140,30 +146,30 @@ fn rope_scaling_from_gguf(file: &GgufFile, arch: &str) -> Result<Option<RopeScal
 }
 
 /// Dequantizes every weight of `config`'s model from `file` into canonical names and layout.
+///
+/// The family's tensor table says which tensors to read; one the table lists and the file
+/// lacks is an error naming it.
 pub fn weights_from_gguf(file: &GgufFile, config: &ModelConfig) -> Result<ModelWeights> {
+    let interleaved = arch::spec(config.architecture).gguf_rotary_interleaved;
     let mut weights = ModelWeights::new();
-    for info in file.tensors() {
-        if !is_model_tensor(&info.name) {
-            continue;
+    for spec in arch::tensors(config) {
+        if file.tensor(&spec.name).is_none() {
+            return Err(Error::format(
+                file.name(),
+                format!("tensor {} is missing", spec.name),
+            ));
         }
-        let mut tensor = file.dequantize(&info.name)?;
-        if config.architecture == Architecture::Llama {
-            if info.name.ends_with(".attn_q.weight") {
-                tensor = unpermute_rotary_rows(&info.name, tensor, config.num_heads)?;
-            } else if info.name.ends_with(".attn_k.weight") {
-                tensor = unpermute_rotary_rows(&info.name, tensor, config.num_kv_heads)?;
-            }
+        let mut tensor = file.dequantize(&spec.name)?;
+        if interleaved && spec.role.is_rotary_projection() {
+            let heads = match spec.role {
+                Role::AttnQ => config.num_heads,
+                _ => config.num_kv_heads,
+            };
+            tensor = unpermute_rotary_rows(&spec.name, tensor, heads)?;
         }
-        weights.insert(info.name.clone(), tensor);
+        weights.insert(spec.name, tensor);
     }
     Ok(weights)
-}
-
-fn is_model_tensor(name: &str) -> bool {
-    name == names::TOKEN_EMBD
-        || name == names::OUTPUT_NORM
-        || name == names::OUTPUT
-        || name.starts_with("blk.")
 }
 
 /// Undoes llama.cpp's rotary row interleaving of a q or k projection (`[heads * head_dim, in]`).

@@ -2,11 +2,12 @@
 //! listed in `model.safetensors.index.json`), `tokenizer.json` and `tokenizer_config.json`.
 
 use super::{Checkpoint, CheckpointSource};
+use crate::arch;
 use crate::chat_template::ChatTemplate;
-use crate::config::{Architecture, ModelConfig, RopeScaling};
+use crate::config::{Architecture, ModelConfig, RopeScaling, Variant};
 use crate::error::{Error, Result};
 use crate::tokenizer::{Tokenizer, TokenizerSpecials};
-use crate::weights::{names, HostTensor, ModelWeights};
+use crate::weights::{HostTensor, ModelWeights};
 use safetensors::{Dtype, SafeTensors};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,10 +18,11 @@ pub fn is_hf_folder(dir: &Path) -> bool {
     dir.join("config.json").is_file()
 }
 
-/// Loads a Hugging Face llama or qwen2 folder (f32, f16 or bf16 weights).
+/// Loads a Hugging Face folder of a family in [`crate::arch`] (f32, f16 or bf16 weights).
 pub fn load_hf(dir: &Path) -> Result<Checkpoint> {
     let config_json = read_json(&dir.join("config.json"))?;
     let config = config_from_hf(&config_json)?;
+    let spec = arch::spec(config.architecture);
     let tokenizer_config = read_json_optional(&dir.join("tokenizer_config.json"))?;
     let generation_config = read_json_optional(&dir.join("generation_config.json"))?;
     let tokenizer = tokenizer_from_hf(dir, &config_json, &tokenizer_config, &generation_config)?;
@@ -40,13 +42,19 @@ pub fn load_hf(dir: &Path) -> Result<Checkpoint> {
         let st =
             SafeTensors::deserialize(&bytes).map_err(|e| Error::format(&shown, e.to_string()))?;
         for (hf_name, view) in st.tensors() {
-            let Some(name) = canonical_name(&hf_name) else {
+            let Some(name) = spec.canonical_from_hf(&hf_name) else {
                 continue;
             };
-            if name == names::OUTPUT && config.tie_word_embeddings {
+            let Some((_, role)) = arch::parse_name(&name) else {
+                continue;
+            };
+            if !role.present(&config) {
                 continue;
             }
-            let data = to_f32(&hf_name, view.dtype(), view.data())?;
+            let mut data = to_f32(&hf_name, view.dtype(), view.data())?;
+            if role.is_norm() && spec.hf_norm_offset != 0.0 {
+                data.iter_mut().for_each(|w| *w += spec.hf_norm_offset);
+            }
             *counts.entry(format!("{:?}", view.dtype())).or_default() += 1;
             weights.insert(
                 name.clone(),
@@ -133,36 +141,6 @@ fn safetensor_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Maps a Hugging Face tensor name to the canonical (GGUF-style) one; `None` for tensors the
-/// model does not use (e.g. rotary caches).
-fn canonical_name(hf: &str) -> Option<String> {
-    match hf {
-        "model.embed_tokens.weight" => return Some(names::TOKEN_EMBD.into()),
-        "model.norm.weight" => return Some(names::OUTPUT_NORM.into()),
-        "lm_head.weight" => return Some(names::OUTPUT.into()),
-        _ => {}
-    }
-    let rest = hf.strip_prefix("model.layers.")?;
-    let (layer, part) = rest.split_once('.')?;
-    let layer: usize = layer.parse().ok()?;
-    let part = match part {
-        "input_layernorm.weight" => "attn_norm.weight",
-        "post_attention_layernorm.weight" => "ffn_norm.weight",
-        "self_attn.q_proj.weight" => "attn_q.weight",
-        "self_attn.k_proj.weight" => "attn_k.weight",
-        "self_attn.v_proj.weight" => "attn_v.weight",
-        "self_attn.o_proj.weight" => "attn_output.weight",
-        "self_attn.q_proj.bias" => "attn_q.bias",
-        "self_attn.k_proj.bias" => "attn_k.bias",
-        "self_attn.v_proj.bias" => "attn_v.bias",
-        "mlp.gate_proj.weight" => "ffn_gate.weight",
-        "mlp.up_proj.weight" => "ffn_up.weight",
-        "mlp.down_proj.weight" => "ffn_down.weight",
-        _ => return None,
-    };
-    Some(names::block(layer, part))
-}
-
 fn to_f32(name: &str, dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>> {
     Ok(match dtype {
         Dtype::F32 => bytes
@@ -189,16 +167,17 @@ fn to_f32(name: &str, dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>> {
 /// Builds a validated [`ModelConfig`] from `config.json`.
 pub fn config_from_hf(c: &Value) -> Result<ModelConfig> {
     let model_type = c["model_type"].as_str().unwrap_or_default();
-    let architecture = match model_type {
-        "llama" => Architecture::Llama,
-        "qwen2" => Architecture::Qwen2,
-        other => {
-            return Err(Error::config(
-                "model_type",
-                format!("'{other}' is not supported (llama and qwen2 are)"),
-            ))
-        }
-    };
+    let spec = arch::from_hf_model_type(model_type).ok_or_else(|| {
+        let known: Vec<&str> = arch::ALL
+            .iter()
+            .flat_map(|s| s.hf_model_types.iter().copied())
+            .collect();
+        Error::config(
+            "model_type",
+            format!("'{model_type}' is not supported ({} are)", known.join(", ")),
+        )
+    })?;
+    let architecture = spec.architecture;
     let int = |key: &str| -> Result<usize> {
         c[key]
             .as_u64()
@@ -224,7 +203,23 @@ pub fn config_from_hf(c: &Value) -> Result<ModelConfig> {
         None if num_heads > 0 => hidden_size / num_heads,
         None => 0,
     };
-    let rope_scaling = match &c["rope_scaling"] {
+    // transformers 5 writes `rope_parameters` (per layer kind for Gemma 3) where 4.x wrote
+    // `rope_theta` and `rope_scaling`.
+    let rope_parameters = match &c["rope_parameters"] {
+        Value::Object(p) if p.contains_key("full_attention") => {
+            &c["rope_parameters"]["full_attention"]
+        }
+        other => other,
+    };
+    let scaling_json = match (&c["rope_scaling"], rope_parameters) {
+        (Value::Null, Value::Object(p))
+            if p.get("rope_type").and_then(Value::as_str) != Some("default") =>
+        {
+            rope_parameters
+        }
+        (s, _) => s,
+    };
+    let rope_scaling = match scaling_json {
         Value::Null => None,
         s => {
             let kind = s["rope_type"]
@@ -253,7 +248,11 @@ pub fn config_from_hf(c: &Value) -> Result<ModelConfig> {
             }
         }
     };
-    let config = ModelConfig {
+    let rope_theta = match rope_parameters["rope_theta"].as_f64() {
+        Some(theta) => theta as f32,
+        None => float("rope_theta", 10_000.0)?,
+    };
+    let mut config = ModelConfig {
         architecture,
         vocab_size: int("vocab_size")?,
         hidden_size,
@@ -263,13 +262,18 @@ pub fn config_from_hf(c: &Value) -> Result<ModelConfig> {
         num_kv_heads,
         head_dim,
         rms_norm_eps: float("rms_norm_eps", 1e-6)?,
-        rope_theta: float("rope_theta", 10_000.0)?,
+        rope_theta,
         rope_scaling,
         max_position_embeddings: int("max_position_embeddings")?,
         tie_word_embeddings: c["tie_word_embeddings"].as_bool().unwrap_or(false),
         attention_bias: architecture == Architecture::Qwen2
             || c["attention_bias"].as_bool().unwrap_or(false),
+        variant: Variant::default(),
     };
+    (spec.variant_from_hf)(c, &mut config)?;
+    if let Some(theta) = c["rope_parameters"]["sliding_attention"]["rope_theta"].as_f64() {
+        config.variant.rope_local_theta = Some(theta as f32);
+    }
     config.validate()?;
     Ok(config)
 }

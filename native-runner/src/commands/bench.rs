@@ -5,9 +5,8 @@ use super::{engine_for, load_checkpoint, RunArgs};
 use crate::model_path;
 use anyhow::Context;
 use clap::Args;
+use lmfast_core::decoder::{block_on, Decoder, Want};
 use lmfast_core::engine::Runner;
-use lmfast_core::lm::CausalLm;
-use lmfast_core::sampling::argmax;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -72,13 +71,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         backend = engine.runner().describe();
         let capacity = prompt.len() + args.gen_tokens;
-        let figures = match engine.runner() {
-            Runner::Cpu(m) => {
-                bytes_per_token = Some(m.weight_bytes_per_token());
-                run_once(m.as_ref(), &prompt, args.gen_tokens, capacity)?
-            }
-            Runner::Burn(m) => run_once(m.as_ref(), &prompt, args.gen_tokens, capacity)?,
-        };
+        if let Runner::Cpu(m) = engine.runner() {
+            bytes_per_token = Some(m.weight_bytes_per_token());
+        }
+        let figures = run_once(engine.runner(), &prompt, args.gen_tokens, capacity)?;
         runs.push(RunFigures { load_s, ..figures });
     }
     let median = |f: &dyn Fn(&RunFigures) -> f64| {
@@ -132,23 +128,25 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_once<M: CausalLm>(
-    model: &M,
+/// Greedy decoding straight on the decoder (the argmax on the device where it has one), so
+/// the figures are the model's, not the sampler's.
+fn run_once<D: Decoder>(
+    model: &D,
     prompt: &[u32],
     gen: usize,
     capacity: usize,
 ) -> anyhow::Result<RunFigures> {
+    let vocab = model.config().vocab_size;
     let mut cache = model.new_cache(capacity)?;
     let started = Instant::now();
-    let logits = model.forward_last(prompt, &mut cache)?;
+    let first = block_on(model.forward(prompt, &mut cache, Want::Argmax))?;
     let prefill_s = started.elapsed().as_secs_f64();
-    let mut token = argmax(&logits);
+    let mut token = first.greedy_token(vocab)?;
     let ttft_s = started.elapsed().as_secs_f64();
     let mut tokens = vec![token];
     let decode_started = Instant::now();
     for _ in 1..gen {
-        let logits = model.forward_last(&[token], &mut cache)?;
-        token = argmax(&logits);
+        token = block_on(model.forward(&[token], &mut cache, Want::Argmax))?.greedy_token(vocab)?;
         tokens.push(token);
     }
     Ok(RunFigures {

@@ -8,9 +8,9 @@ use super::{engine_for, load_checkpoint, RunArgs};
 use crate::model_path;
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use lmfast_core::engine::Runner;
-use lmfast_core::lm::CausalLm;
-use lmfast_core::quant::{quantize_model_weights, QuantScheme};
+use lmfast_core::decoder::{block_on, Decoder, Want};
+use lmfast_core::quant::QuantScheme;
+use lmfast_core::weights::quantize_model_weights;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -88,10 +88,7 @@ fn perplexity(args: PerplexityArgs) -> anyhow::Result<()> {
     );
     let windows = args.max_chunks.map_or(windows, |m| m.min(windows));
     let started = Instant::now();
-    let (nll, scored) = match engine.runner() {
-        Runner::Cpu(m) => score(m.as_ref(), &ids, args.ctx, windows)?,
-        Runner::Burn(m) => score(m.as_ref(), &ids, args.ctx, windows)?,
-    };
+    let (nll, scored) = score(engine.runner(), &ids, args.ctx, windows)?;
     let ppl = (nll / scored as f64).exp();
     if args.json {
         let value = serde_json::json!({
@@ -120,8 +117,8 @@ fn perplexity(args: PerplexityArgs) -> anyhow::Result<()> {
 }
 
 /// Sum of negative log-likelihoods of the second half of each window, and how many tokens.
-fn score<M: CausalLm>(
-    model: &M,
+fn score<D: Decoder>(
+    model: &D,
     ids: &[u32],
     ctx: usize,
     windows: usize,
@@ -131,7 +128,7 @@ fn score<M: CausalLm>(
     for w in 0..windows {
         let window = &ids[w * ctx..(w + 1) * ctx];
         let mut cache = model.new_cache(ctx)?;
-        let logits = model.forward_all(window, &mut cache)?;
+        let logits = block_on(model.forward(window, &mut cache, Want::AllLogits))?.into_values()?;
         for pos in ctx / 2..ctx - 1 {
             let row = &logits[pos * vocab..(pos + 1) * vocab];
             let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);

@@ -1,9 +1,10 @@
 use super::*;
 use crate::checkpoint::{Checkpoint, CheckpointSource};
 use crate::config::{Architecture, ModelConfig};
-use crate::cpu_model::CpuModel;
-use crate::quant::{quantize_model_weights, QuantScheme};
+use crate::decoder::cpu::CpuDecoder;
+use crate::quant::QuantScheme;
 use crate::tokenizer::{Tokenizer, TokenizerSpecials};
+use crate::weights::quantize_model_weights;
 use crate::weights::ModelWeights;
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,7 @@ fn config(architecture: Architecture) -> ModelConfig {
         rope_scaling: None,
         max_position_embeddings: 64,
         tie_word_embeddings: architecture == Architecture::Llama,
+        variant: Default::default(),
         attention_bias: architecture == Architecture::Qwen2,
     }
 }
@@ -95,7 +97,7 @@ fn options(quant: &str, shard_size: u64) -> ExportOptions {
 }
 
 fn logits(cp: Checkpoint, tokens: &[u32]) -> Vec<f32> {
-    let model = CpuModel::new(&cp.config, cp.weights).unwrap();
+    let model = CpuDecoder::new(&cp.config, cp.weights).unwrap();
     let mut cache = model.new_cache(16).unwrap();
     model.forward_all(tokens, &mut cache).unwrap()
 }
@@ -307,7 +309,7 @@ fn the_burn_decoder_runs_packed_weights_through_the_same_kernels() {
         )
         .unwrap();
         let cp = load_export(&out).unwrap();
-        let burn = crate::model::LlamaModel::new(
+        let burn = crate::decoder::burn::BurnDecoder::new(
             &cp.config,
             cp.weights.clone(),
             &burn::tensor::Device::flex(),

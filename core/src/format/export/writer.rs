@@ -90,7 +90,7 @@ pub fn write_export(
         source,
     } = checkpoint;
 
-    crate::quant::quantize_model_weights(
+    crate::weights::quantize_model_weights(
         &mut weights,
         options.quant,
         options.embedding,

@@ -1,46 +1,29 @@
-//! The engine: a model on a device with its tokenizer and chat template, ready to answer.
+//! The engine: a model on a decoder with its tokenizer and chat template, ready to answer.
 //!
-//! Native front ends (`lmfast generate`, `chat`, `serve`) and the browser build all drive this
-//! one type, so prompt formatting, stopping and streaming behave the same everywhere.
+//! The CLI (`lmfast generate`, `chat`), `lmfast serve` and the browser build all drive this
+//! one type and its [`Session`], so prompt formatting, prefix reuse of the cache across
+//! turns, stopping, streaming and statistics behave the same everywhere.
+
+mod runner;
+mod session;
+
+pub use runner::{Runner, RunnerCache};
+pub use session::{Session, StepInput};
 
 use crate::chat_template::{ChatMessage, ChatTemplate};
 use crate::checkpoint::{Checkpoint, CheckpointSource};
 use crate::config::ModelConfig;
-use crate::cpu_model::CpuModel;
-use crate::error::{Error, Result};
-use crate::generate::{generate, Detokenizer, GenerateOptions, GenerateOutput, TokenEvent};
-use crate::lm::CausalLm;
 #[cfg(feature = "burn")]
-use crate::model::LlamaModel;
+use crate::decoder::burn::BurnDecoder;
+use crate::decoder::cpu::CpuDecoder;
+use crate::decoder::Decoder;
+use crate::error::{Error, Result};
+use crate::generate::{Detokenizer, GenerateOptions, GenerateOutput, TokenEvent};
 use crate::tokenizer::Tokenizer;
 #[cfg(feature = "burn")]
 use burn::tensor::Device;
 use std::ops::ControlFlow;
-
-/// Which implementation runs the model.
-#[derive(Debug, Clone)]
-pub enum Runner {
-    /// The burn decoder on a burn device (CPU flex, wgpu, …).
-    #[cfg(feature = "burn")]
-    Burn(Box<LlamaModel>),
-    /// The fused CPU path with our packed kernels.
-    Cpu(Box<CpuModel>),
-}
-
-impl Runner {
-    /// A short name for logs and `lmfast info`.
-    pub fn describe(&self) -> String {
-        match self {
-            #[cfg(feature = "burn")]
-            Runner::Burn(m) => format!("burn ({:?})", m.device()),
-            Runner::Cpu(_) => format!(
-                "fused CPU ({} kernels, {} threads)",
-                crate::quant::kernels::kernel_isa(),
-                crate::parallel::threads()
-            ),
-        }
-    }
-}
+use std::sync::{Arc, Mutex};
 
 /// A loaded model with everything needed to turn text into text.
 pub struct Engine {
@@ -49,7 +32,13 @@ pub struct Engine {
     chat_template: Option<ChatTemplate>,
     source: CheckpointSource,
     context_length: usize,
+    /// Idle sessions of the fused CPU decoder, whose caches grow as they fill: a request
+    /// takes the one sharing the longest prefix with its prompt (a chat's earlier turns).
+    sessions: Mutex<Vec<Session<Runner>>>,
 }
+
+/// Idle sessions kept per engine: one per concurrent conversation worth remembering.
+const MAX_IDLE_SESSIONS: usize = 8;
 
 impl Engine {
     /// Places `checkpoint`'s weights on `device` and keeps its tokenizer and template.
@@ -63,7 +52,7 @@ impl Engine {
     ) -> Result<Self> {
         let device = device.clone();
         Self::with_runner(checkpoint, context_length, move |config, weights| {
-            Ok(Runner::Burn(Box::new(LlamaModel::new(
+            Ok(Runner::Burn(Arc::new(BurnDecoder::new(
                 config, weights, &device,
             )?)))
         })
@@ -72,7 +61,7 @@ impl Engine {
     /// Like [`Engine::new`], on the fused CPU path (packed weights stay packed).
     pub fn new_cpu(checkpoint: Checkpoint, context_length: Option<usize>) -> Result<Self> {
         Self::with_runner(checkpoint, context_length, |config, weights| {
-            Ok(Runner::Cpu(Box::new(CpuModel::new(config, weights)?)))
+            Ok(Runner::Cpu(Arc::new(CpuDecoder::new(config, weights)?)))
         })
     }
 
@@ -95,22 +84,42 @@ impl Engine {
             return Err(Error::config("context_length", "must be greater than zero"));
         }
         let model = build(&config, weights)?;
+        Self::from_parts(model, tokenizer, chat_template, source, context_length)
+    }
+
+    /// An engine around a decoder built elsewhere (the browser streams its weights in).
+    pub fn from_parts(
+        model: Runner,
+        tokenizer: Tokenizer,
+        chat_template: Option<ChatTemplate>,
+        source: CheckpointSource,
+        context_length: usize,
+    ) -> Result<Self> {
+        let max = model.config().max_position_embeddings;
+        if context_length == 0 || context_length > max {
+            return Err(Error::config(
+                "context_length",
+                format!("{context_length} is outside 1..={max}"),
+            ));
+        }
         Ok(Self {
             model,
             tokenizer,
             chat_template,
             source,
             context_length,
+            sessions: Mutex::new(Vec::new()),
         })
     }
 
     /// The model's hyper-parameters.
     pub fn config(&self) -> &ModelConfig {
-        match &self.model {
-            #[cfg(feature = "burn")]
-            Runner::Burn(m) => m.config(),
-            Runner::Cpu(m) => m.config(),
-        }
+        self.model.config()
+    }
+
+    /// A new session with a cache of the engine's whole context.
+    pub fn new_session(&self) -> Result<Session<Runner>> {
+        Session::new(&self.model, self.context_length)
     }
 
     /// The model itself, for callers that drive the forward pass directly (perplexity, tests).
@@ -165,7 +174,9 @@ impl Engine {
     /// Generates from `prompt_ids`, streaming each token to `on_token`.
     ///
     /// The model's end-of-sequence and end-of-turn tokens always stop generation, besides any
-    /// in `options.stop_token_ids`.
+    /// in `options.stop_token_ids`. On the fused CPU decoder the cached prefix an earlier
+    /// call left (a chat's previous turns) is reused; `timings.cached_prompt_tokens` says how
+    /// much.
     pub fn generate(
         &self,
         prompt_ids: &[u32],
@@ -187,25 +198,36 @@ impl Engine {
             )));
         }
         options.max_tokens = options.max_tokens.min(room);
-        let capacity = prompt_ids.len() + options.max_tokens;
-        match &self.model {
-            #[cfg(feature = "burn")]
-            Runner::Burn(m) => self.run(m.as_ref(), capacity, prompt_ids, &options, on_token),
-            Runner::Cpu(m) => self.run(m.as_ref(), capacity, prompt_ids, &options, on_token),
+        let detok = TokenizerText(&self.tokenizer);
+        if !matches!(self.model, Runner::Cpu(_)) {
+            // The other decoders allocate their cache whole: size it to this request.
+            let mut session = Session::new(&self.model, prompt_ids.len() + options.max_tokens)?;
+            return session.generate(&self.model, &detok, prompt_ids, &options, false, on_token);
         }
+        let mut session = self.take_session(prompt_ids)?;
+        let result = session.generate(&self.model, &detok, prompt_ids, &options, true, on_token);
+        let mut idle = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < MAX_IDLE_SESSIONS {
+            idle.push(session);
+        }
+        result
     }
 
-    fn run<M: CausalLm>(
-        &self,
-        model: &M,
-        capacity: usize,
-        prompt_ids: &[u32],
-        options: &GenerateOptions,
-        on_token: impl FnMut(&TokenEvent) -> ControlFlow<()>,
-    ) -> Result<GenerateOutput> {
-        let mut cache = model.new_cache(capacity)?;
-        let detok = TokenizerText(&self.tokenizer);
-        generate(model, &mut cache, &detok, prompt_ids, options, on_token)
+    /// The idle session sharing the longest prefix with `prompt`, or a new one.
+    fn take_session(&self, prompt: &[u32]) -> Result<Session<Runner>> {
+        let mut idle = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let best = idle
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, s)| s.reusable_prefix(prompt))
+            .map(|(i, _)| i);
+        match best {
+            Some(i) => Ok(idle.swap_remove(i)),
+            None => {
+                drop(idle);
+                self.new_session()
+            }
+        }
     }
 }
 

@@ -2,10 +2,11 @@
 
 use super::kernels::{Kernels, ParamSlots};
 use super::matrix::{GpuMatrix, Part, Storage};
-use super::{GpuModel, Layer, MatSlots, Slots};
+use super::{Layer, MatSlots, Slots, WgslDecoder};
+use crate::arch::{self, Role as TableRole, Stack as TableStack};
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};
-use crate::weights::{names, WeightEntry};
+use crate::weights::WeightEntry;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -38,9 +39,9 @@ enum Role {
     Bias(usize),
 }
 
-/// Builds a [`GpuModel`] from tensors handed over one at a time (each host copy is dropped
+/// Builds a [`WgslDecoder`] from tensors handed over one at a time (each host copy is dropped
 /// once it has been written to the device), so a browser never holds a whole model twice.
-pub struct GpuModelBuilder {
+pub struct WgslDecoderBuilder {
     k: Kernels,
     config: ModelConfig,
     max_binding: u64,
@@ -54,10 +55,35 @@ pub struct GpuModelBuilder {
     biases: wgpu::Buffer,
 }
 
-impl GpuModelBuilder {
+impl WgslDecoderBuilder {
     /// Compiles every kernel for `device` and prepares the buffers of `config`'s model.
     pub fn new(device: wgpu::Device, queue: wgpu::Queue, config: &ModelConfig) -> Result<Self> {
         config.validate()?;
+        let v = &config.variant;
+        for (field, unsupported) in [
+            (
+                "activation",
+                v.activation != crate::config::Activation::Silu,
+            ),
+            ("embedding_scale", v.embedding_scale.is_some()),
+            ("qk_norm", v.qk_norm),
+            ("sandwich_norms", v.sandwich_norms),
+            ("attention_scale", v.attention_scale.is_some()),
+            (
+                "layer_kinds",
+                v.layer_kinds.contains(&crate::config::LayerKind::Sliding),
+            ),
+        ] {
+            if unsupported {
+                return Err(Error::config(
+                    field,
+                    format!(
+                        "{:?} models do not run on the WGSL decoder",
+                        config.architecture
+                    ),
+                ));
+            }
+        }
         if config.head_dim > super::kernels::MAX_HEAD_DIM {
             return Err(Error::config(
                 "head_dim",
@@ -69,11 +95,7 @@ impl GpuModelBuilder {
             ));
         }
         let k = Kernels::new(device, queue);
-        let (h, inner, v) = (
-            config.hidden_size,
-            config.intermediate_size,
-            config.vocab_size,
-        );
+        let (h, inner) = (config.hidden_size, config.intermediate_size);
         let q = config.num_heads * config.head_dim;
         let kv = config.num_kv_heads * config.head_dim;
         let qkv = q + 2 * kv;
@@ -81,32 +103,31 @@ impl GpuModelBuilder {
         let mut add = |name: String, role: Role, shape: Vec<usize>| {
             expected.insert(name, (role, shape));
         };
-        add(names::TOKEN_EMBD.into(), Role::Embedding, vec![v, h]);
-        if !config.tie_word_embeddings {
-            add(names::OUTPUT.into(), Role::Head, vec![v, h]);
-        }
-        add(
-            names::OUTPUT_NORM.into(),
-            Role::Norm(2 * config.num_layers),
-            vec![h],
-        );
-        for layer in 0..config.num_layers {
-            let n = |part: &str| names::block(layer, part);
-            let m = |stack, row0| Role::Matrix { layer, stack, row0 };
-            add(n("attn_norm.weight"), Role::Norm(2 * layer), vec![h]);
-            add(n("ffn_norm.weight"), Role::Norm(2 * layer + 1), vec![h]);
-            add(n("attn_q.weight"), m(Stack::Qkv, 0), vec![q, h]);
-            add(n("attn_k.weight"), m(Stack::Qkv, q), vec![kv, h]);
-            add(n("attn_v.weight"), m(Stack::Qkv, q + kv), vec![kv, h]);
-            add(n("attn_output.weight"), m(Stack::Output, 0), vec![h, q]);
-            add(n("ffn_gate.weight"), m(Stack::GateUp, 0), vec![inner, h]);
-            add(n("ffn_up.weight"), m(Stack::GateUp, inner), vec![inner, h]);
-            add(n("ffn_down.weight"), m(Stack::Down, 0), vec![h, inner]);
-            if config.attention_bias {
-                add(n("attn_q.bias"), Role::Bias(layer * qkv), vec![q]);
-                add(n("attn_k.bias"), Role::Bias(layer * qkv + q), vec![kv]);
-                add(n("attn_v.bias"), Role::Bias(layer * qkv + q + kv), vec![kv]);
-            }
+        let m = |layer, stack, row0| Role::Matrix { layer, stack, row0 };
+        for spec in arch::tensors(config) {
+            let role = match (spec.layer, spec.role) {
+                (None, TableRole::TokenEmbedding) => Role::Embedding,
+                (None, TableRole::Output) => Role::Head,
+                (None, _) => Role::Norm(2 * config.num_layers),
+                (Some(layer), TableRole::AttnNorm) => Role::Norm(2 * layer),
+                (Some(layer), TableRole::FfnNorm) => Role::Norm(2 * layer + 1),
+                (Some(layer), role) => match role.stack() {
+                    Some((TableStack::Qkv, part)) if role.is_matrix() => {
+                        m(layer, Stack::Qkv, [0, q, q + kv][part])
+                    }
+                    Some((TableStack::Qkv, part)) => Role::Bias(layer * qkv + [0, q, q + kv][part]),
+                    Some((TableStack::Output, _)) => m(layer, Stack::Output, 0),
+                    Some((TableStack::GateUp, part)) => m(layer, Stack::GateUp, part * inner),
+                    Some((TableStack::Down, _)) => m(layer, Stack::Down, 0),
+                    None => {
+                        return Err(Error::tensor(
+                            &spec.name,
+                            "is not supported by the WGSL decoder",
+                        ))
+                    }
+                },
+            };
+            add(spec.name, role, spec.shape);
         }
         let norms = k.storage(
             "norms",
@@ -144,13 +165,13 @@ impl GpuModelBuilder {
     }
 
     /// Uploads tensor `name` (a canonical name from [`crate::weights::names`], shaped as
-    /// [`crate::cpu_model::CpuModel::new`] checks) and drops the host copy. Errors name the
+    /// [`crate::decoder::cpu::CpuDecoder::new`] checks) and drops the host copy. Errors name the
     /// tensor: an unknown name, a wrong shape, a duplicate, a packed norm or bias, or a
     /// storage that differs from the projections stacked with it.
     ///
     /// `output.weight` is accepted and ignored when the model ties its head to the embedding.
     pub fn add_tensor(&mut self, name: &str, entry: WeightEntry) -> Result<()> {
-        if name == names::OUTPUT && self.config.tie_word_embeddings {
+        if name == TableRole::Output.global_name() && self.config.tie_word_embeddings {
             return Ok(());
         }
         let Some((role, shape)) = self.expected.get(name).cloned() else {
@@ -220,7 +241,7 @@ impl GpuModelBuilder {
                 if slot.is_none() {
                     *slot = Some(GpuMatrix::allocate(
                         &self.k,
-                        &names::block(layer, label),
+                        &format!("blk.{layer}.{label}"),
                         rows,
                         cols,
                         part.storage(),
@@ -237,7 +258,7 @@ impl GpuModelBuilder {
     }
 
     /// The model, once every tensor has arrived; the error lists every missing one.
-    pub fn finish(self) -> Result<GpuModel> {
+    pub fn finish(self) -> Result<WgslDecoder> {
         let mut missing: Vec<&str> = self
             .expected
             .keys()
@@ -269,7 +290,7 @@ impl GpuModelBuilder {
         let head = self.head;
         let slots = plan_slots(c, &embedding, head.as_ref(), &layers, self.k.uniform_align);
         let params = self.k.uniform("params", slots.0.bytes());
-        Ok(GpuModel {
+        Ok(WgslDecoder {
             id: NEXT_MODEL_ID.fetch_add(1, Ordering::Relaxed),
             k: self.k,
             config: self.config.clone(),
@@ -280,7 +301,7 @@ impl GpuModelBuilder {
             biases: self.biases,
             params,
             slots: slots.1,
-            inverse_frequencies: crate::rope_frequencies::inverse_frequencies(&self.config),
+            inverse_frequencies: crate::decoder::rotary::inverse_frequencies(&self.config),
         })
     }
 }

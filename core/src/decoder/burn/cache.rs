@@ -2,6 +2,7 @@
 //! preallocated for the whole context and written in place as tokens arrive.
 
 use crate::config::ModelConfig;
+use crate::decoder::{DecoderCache, Positions};
 use burn::tensor::{Device, Tensor};
 
 /// One layer's keys and values, `[num_kv_heads, capacity, head_dim]` each.
@@ -50,57 +51,40 @@ impl LayerCache {
     }
 }
 
-/// All layers' caches plus how many positions are filled.
+/// The key/value cache of every layer.
 #[derive(Debug, Clone)]
-pub struct KvCache {
+pub struct BurnKvCache {
     layers: Vec<LayerCache>,
-    len: usize,
-    capacity: usize,
+    pub(crate) positions: Positions,
 }
 
-impl KvCache {
-    /// Room for `capacity` positions of `config`'s model on `device`.
+impl BurnKvCache {
+    /// An empty cache of `capacity` positions for `config`'s model, preallocated on `device`.
     pub fn new(config: &ModelConfig, capacity: usize, device: &Device) -> Self {
         let shape = [config.num_kv_heads, capacity, config.head_dim];
         Self {
             layers: (0..config.num_layers)
                 .map(|_| LayerCache::new(shape, device))
                 .collect(),
-            len: 0,
-            capacity,
+            positions: Positions::new(capacity),
         }
-    }
-
-    /// Positions filled so far (the next token's position).
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether no position is filled.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Positions this cache can hold.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// Forgets every position, keeping the memory (a new conversation).
-    pub fn clear(&mut self) {
-        self.len = 0;
-    }
-
-    /// Drops positions from `len` on, e.g. to re-use a shared prompt prefix.
-    pub fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
     }
 
     pub(crate) fn layers_mut(&mut self) -> &mut [LayerCache] {
         &mut self.layers
     }
+}
 
-    pub(crate) fn advance(&mut self, by: usize) {
-        self.len += by;
+impl DecoderCache for BurnKvCache {
+    fn len(&self) -> usize {
+        self.positions.len()
+    }
+
+    fn capacity(&self) -> usize {
+        self.positions.capacity()
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.positions.truncate(len);
     }
 }

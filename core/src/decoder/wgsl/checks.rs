@@ -7,7 +7,7 @@ use super::builder::matrix_slots;
 use super::cache::{bind_matmul, encode_matmul};
 use super::kernels::{call_bytes, dispatch, dispatch_threads, Kernels, ParamSlots};
 use super::matrix::{GpuMatrix, Part, Storage};
-use crate::cpu_model::ops;
+use crate::decoder::cpu::ops;
 use crate::error::Result;
 use crate::quant::kernels::{dense_matmul, packed_matmul, ActivationQ8, DenseMatrix};
 use crate::quant::{PackedMatrix, QuantScheme};
@@ -516,10 +516,12 @@ async fn attention_check(
         head_dim: hd,
         start,
         stride: CAPACITY,
+        scale: 1.0 / (hd as f32).sqrt(),
+        window: None,
     };
     ops::attention(&q, &keys, &values, &shape, &mut cpu);
     let mut slots = ParamSlots::new(k.uniform_align);
-    let scale = 1.0 / (hd as f32).sqrt();
+    let scale = shape.scale;
     let slot = slots.push(&[HEADS as u32, KV_HEADS as u32, hd as u32, 0, scale.to_bits()]);
     let params = k.uniform("params", slots.bytes());
     let call = k.uniform("call", &call_bytes(seq, start, 1, 0, CAPACITY));
@@ -554,7 +556,7 @@ async fn swiglu_check(k: &Kernels, rng: &mut Rng) -> Result<KernelCheck> {
     let (seq, inner) = (3, 160);
     let gate_up = random(rng, seq * 2 * inner, 4.0);
     let mut cpu = vec![0f32; seq * inner];
-    ops::swiglu(&gate_up, inner, &mut cpu);
+    ops::gated(crate::config::Activation::Silu, &gate_up, inner, &mut cpu);
     let mut slots = ParamSlots::new(k.uniform_align);
     let slot = slots.push(&[inner as u32, 0, 0, 0]);
     let params = k.uniform("params", slots.bytes());

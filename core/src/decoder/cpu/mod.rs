@@ -1,4 +1,4 @@
-//! The fused CPU path: the same llama-family decoder as [`crate::model`], run on plain
+//! The fused CPU decoder: the model the family's table ([`crate::arch`]) describes, run on plain
 //! slices with our packed kernels so that no per-operation framework overhead is paid
 //! between the matrix products.
 //!
@@ -14,11 +14,13 @@ pub(crate) mod ops;
 pub use cache::CpuKvCache;
 pub use matrix::Matrix;
 
+use crate::arch::Role;
 use crate::config::ModelConfig;
-use crate::error::{Error, Result};
+use crate::decoder::rotary::Rotary;
+use crate::decoder::{Decoder, Forward, Want};
+use crate::error::Result;
 use crate::quant::kernels::ActivationQ8;
-use crate::rope_frequencies::inverse_frequencies;
-use crate::weights::{names, ModelWeights};
+use crate::weights::{ModelParts, ModelWeights};
 use ops::AttentionShape;
 
 /// One decoder block's weights, projections stacked where they share an input.
@@ -27,22 +29,30 @@ struct Block {
     attn_norm: Vec<f32>,
     qkv: Matrix,
     qkv_bias: Option<Vec<f32>>,
+    q_norm: Option<Vec<f32>>,
+    k_norm: Option<Vec<f32>>,
     attn_output: Matrix,
+    post_attn_norm: Option<Vec<f32>>,
     ffn_norm: Vec<f32>,
     gate_up: Matrix,
     down: Matrix,
+    post_ffn_norm: Option<Vec<f32>>,
+    /// Positions this layer's attention sees (`None`: all).
+    window: Option<usize>,
+    /// The rotary frequency set this layer uses.
+    rope_set: usize,
 }
 
-/// A llama / qwen2 decoder held in host memory for the fused CPU path.
+/// A decoder of any [`crate::arch`] family held in host memory for the fused CPU path.
 #[derive(Debug, Clone)]
-pub struct CpuModel {
+pub struct CpuDecoder {
     config: ModelConfig,
     embedding: Matrix,
     blocks: Vec<Block>,
     final_norm: Vec<f32>,
     /// `None` when the head is the (tied) embedding.
     head: Option<Matrix>,
-    inverse_frequencies: Vec<f32>,
+    rotary: Rotary,
 }
 
 /// Scratch buffers reused by every layer of one forward pass.
@@ -59,71 +69,61 @@ struct Scratch {
     acts: Vec<ActivationQ8>,
 }
 
-impl CpuModel {
-    /// Takes `weights` (dense or packed), checking every tensor's presence and shape.
-    pub fn new(config: &ModelConfig, mut weights: ModelWeights) -> Result<Self> {
+impl CpuDecoder {
+    /// Takes `weights` (dense or packed) as the family's tensor table lists them, checking
+    /// every tensor's presence and shape.
+    pub fn new(config: &ModelConfig, weights: ModelWeights) -> Result<Self> {
         config.validate()?;
-        let (v, h, i) = (
-            config.vocab_size,
-            config.hidden_size,
-            config.intermediate_size,
-        );
-        let q = config.num_heads * config.head_dim;
-        let kv = config.num_kv_heads * config.head_dim;
-        let embedding = Matrix::from_weights(weights.take_matrix(names::TOKEN_EMBD, [v, h])?);
+        let parts = ModelParts::take(config, weights)?;
+        let rotary = Rotary::new(config);
         let mut blocks = Vec::with_capacity(config.num_layers);
-        for layer in 0..config.num_layers {
-            let n = |part: &str| names::block(layer, part);
-            let mut m = |part: &str, shape| -> Result<Matrix> {
-                Ok(Matrix::from_weights(weights.take_matrix(&n(part), shape)?))
+        for mut p in parts.layers {
+            let layer = p.layer();
+            let mut stack = |roles: &[Role], label: &str| -> Result<Matrix> {
+                let mut list = Vec::with_capacity(roles.len());
+                for &role in roles {
+                    list.push(Matrix::from_weights(p.matrix(role)?));
+                }
+                if list.len() == 1 {
+                    return Ok(list.remove(0));
+                }
+                Matrix::stack(&format!("blk.{layer}.{label}"), list)
             };
-            let qkv = Matrix::stack(
-                &n("attn_qkv"),
-                vec![
-                    m("attn_q.weight", [q, h])?,
-                    m("attn_k.weight", [kv, h])?,
-                    m("attn_v.weight", [kv, h])?,
-                ],
-            )?;
-            let attn_output = m("attn_output.weight", [h, q])?;
-            let gate_up = Matrix::stack(
-                &n("ffn_gate_up"),
-                vec![m("ffn_gate.weight", [i, h])?, m("ffn_up.weight", [i, h])?],
-            )?;
-            let down = m("ffn_down.weight", [h, i])?;
+            let qkv = stack(&[Role::AttnQ, Role::AttnK, Role::AttnV], "attn_qkv")?;
+            let attn_output = stack(&[Role::AttnOutput], "attn_output")?;
+            let gate_up = stack(&[Role::FfnGate, Role::FfnUp], "ffn_gate_up")?;
+            let down = stack(&[Role::FfnDown], "ffn_down")?;
             let qkv_bias = if config.attention_bias {
-                let mut b = weights.take(&n("attn_q.bias"), &[q])?.data;
-                b.extend(weights.take(&n("attn_k.bias"), &[kv])?.data);
-                b.extend(weights.take(&n("attn_v.bias"), &[kv])?.data);
+                let mut b = p.vector(Role::AttnQBias)?;
+                b.extend(p.vector(Role::AttnKBias)?);
+                b.extend(p.vector(Role::AttnVBias)?);
                 Some(b)
             } else {
                 None
             };
             blocks.push(Block {
-                attn_norm: weights.take(&n("attn_norm.weight"), &[h])?.data,
+                attn_norm: p.vector(Role::AttnNorm)?,
                 qkv,
                 qkv_bias,
+                q_norm: p.optional_vector(Role::AttnQNorm),
+                k_norm: p.optional_vector(Role::AttnKNorm),
                 attn_output,
-                ffn_norm: weights.take(&n("ffn_norm.weight"), &[h])?.data,
+                post_attn_norm: p.optional_vector(Role::PostAttnNorm),
+                ffn_norm: p.vector(Role::FfnNorm)?,
                 gate_up,
                 down,
+                post_ffn_norm: p.optional_vector(Role::PostFfnNorm),
+                window: config.attention_window(layer),
+                rope_set: rotary.set_of(layer),
             });
         }
-        let final_norm = weights.take(names::OUTPUT_NORM, &[h])?.data;
-        let head = if config.tie_word_embeddings {
-            None
-        } else {
-            Some(Matrix::from_weights(
-                weights.take_matrix(names::OUTPUT, [v, h])?,
-            ))
-        };
         Ok(Self {
             config: config.clone(),
-            embedding,
+            embedding: Matrix::from_weights(parts.embedding),
             blocks,
-            final_norm,
-            head,
-            inverse_frequencies: inverse_frequencies(config),
+            final_norm: parts.output_norm,
+            head: parts.head.map(Matrix::from_weights),
+            rotary,
         })
     }
 
@@ -155,12 +155,7 @@ impl CpuModel {
 
     /// An empty cache for up to `max_seq_len` positions (at most the model's context).
     pub fn new_cache(&self, max_seq_len: usize) -> Result<CpuKvCache> {
-        if max_seq_len == 0 || max_seq_len > self.config.max_position_embeddings {
-            return Err(Error::Generation(format!(
-                "a cache of {max_seq_len} positions is outside 1..={}",
-                self.config.max_position_embeddings
-            )));
-        }
+        crate::decoder::check_capacity(&self.config, max_seq_len)?;
         Ok(CpuKvCache::new(&self.config, max_seq_len))
     }
 
@@ -177,22 +172,52 @@ impl CpuModel {
         self.logits(&hidden, tokens.len())
     }
 
+    /// Runs `tokens` and returns what `want` asks for.
+    pub fn forward_want(
+        &self,
+        tokens: &[u32],
+        cache: &mut CpuKvCache,
+        want: Want,
+    ) -> Result<Forward> {
+        let h = self.config.hidden_size;
+        Ok(match want {
+            Want::LastLogits => Forward::Logits(self.forward_last(tokens, cache)?),
+            Want::AllLogits => Forward::Logits(self.forward_all(tokens, cache)?),
+            Want::Argmax => {
+                Forward::Token(crate::sampling::argmax(&self.forward_last(tokens, cache)?))
+            }
+            Want::LastHidden => {
+                let hidden = self.hidden_states(tokens, cache)?;
+                Forward::Hidden(self.final_normed(&hidden[hidden.len() - h..], 1))
+            }
+            Want::AllHidden => {
+                let hidden = self.hidden_states(tokens, cache)?;
+                Forward::Hidden(self.final_normed(&hidden, tokens.len()))
+            }
+        })
+    }
+
     fn hidden_states(&self, tokens: &[u32], cache: &mut CpuKvCache) -> Result<Vec<f32>> {
         let c = &self.config;
-        crate::lm::check_forward(c, tokens, cache.len, cache.capacity)?;
-        let (start, seq) = (cache.len, tokens.len());
+        let (start, seq) = (cache.positions.check(c, tokens)?, tokens.len());
         cache.reserve(start + seq);
         let h = c.hidden_size;
         let mut x = vec![0f32; seq * h];
         for (row, &t) in x.chunks_exact_mut(h).zip(tokens) {
             self.embedding.row(t as usize, row);
+            if let Some(scale) = c.variant.embedding_scale {
+                row.iter_mut().for_each(|v| *v *= scale);
+            }
         }
-        let (cos, sin) = self.rope_tables(start, seq);
+        let tables: Vec<(Vec<f32>, Vec<f32>)> = (0..self.rotary.set_count())
+            .map(|set| self.rotary.tables(set, start, seq))
+            .collect();
         let mut s = Scratch::default();
         for (layer, block) in self.blocks.iter().enumerate() {
-            self.block_forward(block, layer, &mut x, start, seq, &cos, &sin, cache, &mut s);
+            let (cos, sin) = &tables[block.rope_set];
+            self.block_forward(block, layer, &mut x, start, seq, cos, sin, cache, &mut s);
         }
-        cache.len = start + seq;
+        cache.positions.advance(seq);
         Ok(x)
     }
 
@@ -231,6 +256,10 @@ impl CpuModel {
             s.q[t * q_width..(t + 1) * q_width].copy_from_slice(&row[..q_width]);
             k[t * kv_width..(t + 1) * kv_width].copy_from_slice(&row[q_width..q_width + kv_width]);
         }
+        if let (Some(qn), Some(kn)) = (&b.q_norm, &b.k_norm) {
+            ops::rms_norm_in_place(&mut s.q, qn, c.rms_norm_eps);
+            ops::rms_norm_in_place(k, kn, c.rms_norm_eps);
+        }
         ops::rope(&mut s.q, c.num_heads, hd, cos, sin);
         ops::rope(k, c.num_kv_heads, hd, cos, sin);
         let cap = cache.stride;
@@ -252,11 +281,16 @@ impl CpuModel {
             head_dim: hd,
             start,
             stride: cap,
+            scale: c.attention_scale(),
+            window: b.window,
         };
         ops::attention(&s.q, keys, values, &shape, &mut s.attended);
         s.projected.resize(seq * h, 0.0);
         b.attn_output
             .matmul(&s.attended, seq, &mut s.acts, &mut s.projected);
+        if let Some(w) = &b.post_attn_norm {
+            ops::rms_norm_in_place(&mut s.projected, w, c.rms_norm_eps);
+        }
         x.iter_mut().zip(&s.projected).for_each(|(a, b)| *a += b);
 
         ops::rms_norm(x, &b.ffn_norm, c.rms_norm_eps, &mut s.normed);
@@ -265,37 +299,54 @@ impl CpuModel {
         b.gate_up
             .matmul(&s.normed, seq, &mut s.acts, &mut s.gate_up);
         s.inner.resize(seq * inner, 0.0);
-        ops::swiglu(&s.gate_up, inner, &mut s.inner);
+        ops::gated(c.variant.activation, &s.gate_up, inner, &mut s.inner);
         b.down.matmul(&s.inner, seq, &mut s.acts, &mut s.projected);
+        if let Some(w) = &b.post_ffn_norm {
+            ops::rms_norm_in_place(&mut s.projected, w, c.rms_norm_eps);
+        }
         x.iter_mut().zip(&s.projected).for_each(|(a, b)| *a += b);
     }
 
-    fn rope_tables(&self, start: usize, seq: usize) -> (Vec<f32>, Vec<f32>) {
-        let half = self.inverse_frequencies.len();
-        let mut cos = Vec::with_capacity(seq * half);
-        let mut sin = Vec::with_capacity(seq * half);
-        for pos in start..start + seq {
-            for &f in &self.inverse_frequencies {
-                let (s, c) = crate::rope_frequencies::rotation(pos, f);
-                cos.push(c);
-                sin.push(s);
-            }
-        }
-        (cos, sin)
-    }
-
-    fn logits(&self, hidden: &[f32], rows: usize) -> Result<Vec<f32>> {
-        let h = self.config.hidden_size;
-        let mut normed = vec![0f32; rows * h];
+    fn final_normed(&self, hidden: &[f32], rows: usize) -> Vec<f32> {
+        let mut normed = vec![0f32; rows * self.config.hidden_size];
         ops::rms_norm(
             hidden,
             &self.final_norm,
             self.config.rms_norm_eps,
             &mut normed,
         );
+        normed
+    }
+
+    fn logits(&self, hidden: &[f32], rows: usize) -> Result<Vec<f32>> {
+        let normed = self.final_normed(hidden, rows);
         let head = self.head.as_ref().unwrap_or(&self.embedding);
         let mut out = vec![0f32; rows * self.config.vocab_size];
         head.matmul(&normed, rows, &mut Vec::new(), &mut out);
         Ok(out)
+    }
+}
+
+impl Decoder for CpuDecoder {
+    type Cache = CpuKvCache;
+
+    fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "fused CPU ({} kernels, {} threads)",
+            crate::quant::kernels::kernel_isa(),
+            crate::parallel::threads()
+        )
+    }
+
+    fn new_cache(&self, capacity: usize) -> Result<CpuKvCache> {
+        CpuDecoder::new_cache(self, capacity)
+    }
+
+    async fn forward(&self, tokens: &[u32], cache: &mut CpuKvCache, want: Want) -> Result<Forward> {
+        self.forward_want(tokens, cache, want)
     }
 }

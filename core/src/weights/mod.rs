@@ -1,8 +1,14 @@
 //! Model weights on the host, by canonical name, before they are moved to a compute device.
 //!
-//! Canonical names follow GGUF's llama naming (`blk.{i}.attn_q.weight`, …). Matrices are stored
-//! row-major as `[out_features, in_features]`, and q/k projection rows are in Hugging Face's
-//! order (rotary pairs are `(i, i + head_dim/2)`), whatever the checkpoint's format was.
+//! Canonical names and layouts are the tensor table's ([`crate::arch`]): matrices row-major
+//! `[out_features, in_features]`, q/k projection rows in Hugging Face's order (rotary pairs
+//! are `(i, i + head_dim/2)`), whatever the checkpoint's format was.
+
+mod by_role;
+mod quantize;
+
+pub use by_role::{LayerWeights, ModelParts};
+pub use quantize::quantize_model_weights;
 
 use crate::error::{Error, Result};
 use crate::quant::PackedMatrix;
@@ -28,21 +34,6 @@ impl HostTensor {
             ));
         }
         Ok(Self { shape, data })
-    }
-}
-
-/// Canonical tensor names of a llama-family decoder.
-pub mod names {
-    /// Token embedding, `[vocab, hidden]`.
-    pub const TOKEN_EMBD: &str = "token_embd.weight";
-    /// Final RMSNorm weight, `[hidden]`.
-    pub const OUTPUT_NORM: &str = "output_norm.weight";
-    /// Output head, `[vocab, hidden]`; absent when tied to the embedding.
-    pub const OUTPUT: &str = "output.weight";
-
-    /// The name of tensor `part` (e.g. `attn_q.weight`) in block `layer`.
-    pub fn block(layer: usize, part: &str) -> String {
-        format!("blk.{layer}.{part}")
     }
 }
 
@@ -250,35 +241,8 @@ impl ModelWeights {
             };
             weights.insert(name, HostTensor { shape, data });
         };
-        let (h, i, v) = (
-            config.hidden_size,
-            config.intermediate_size,
-            config.vocab_size,
-        );
-        let q = config.num_heads * config.head_dim;
-        let kv = config.num_kv_heads * config.head_dim;
-        // Embedding rows of unit-ish scale, as trained embeddings are.
-        add(names::TOKEN_EMBD.into(), vec![v, h], &mut rng);
-        for layer in 0..config.num_layers {
-            let b = |part: &str| names::block(layer, part);
-            add(b("attn_norm.weight"), vec![h], &mut rng);
-            add(b("attn_q.weight"), vec![q, h], &mut rng);
-            add(b("attn_k.weight"), vec![kv, h], &mut rng);
-            add(b("attn_v.weight"), vec![kv, h], &mut rng);
-            if config.attention_bias {
-                add(b("attn_q.bias"), vec![q], &mut rng);
-                add(b("attn_k.bias"), vec![kv], &mut rng);
-                add(b("attn_v.bias"), vec![kv], &mut rng);
-            }
-            add(b("attn_output.weight"), vec![h, q], &mut rng);
-            add(b("ffn_norm.weight"), vec![h], &mut rng);
-            add(b("ffn_gate.weight"), vec![i, h], &mut rng);
-            add(b("ffn_up.weight"), vec![i, h], &mut rng);
-            add(b("ffn_down.weight"), vec![h, i], &mut rng);
-        }
-        add(names::OUTPUT_NORM.into(), vec![h], &mut rng);
-        if !config.tie_word_embeddings {
-            add(names::OUTPUT.into(), vec![v, h], &mut rng);
+        for spec in crate::arch::tensors(config) {
+            add(spec.name, spec.shape, &mut rng);
         }
         weights
     }

@@ -1,6 +1,7 @@
 //! The fused CPU path's key/value cache: plain f32 arrays, one pair per layer.
 
 use crate::config::ModelConfig;
+use crate::decoder::{DecoderCache, Positions};
 
 /// Keys and values of every layer, `[num_kv_heads, stride, head_dim]` each.
 ///
@@ -11,8 +12,7 @@ use crate::config::ModelConfig;
 pub struct CpuKvCache {
     pub(super) keys: Vec<Vec<f32>>,
     pub(super) values: Vec<Vec<f32>>,
-    pub(super) len: usize,
-    pub(super) capacity: usize,
+    pub(super) positions: Positions,
     /// Positions the buffers hold per kv head: the stride between heads.
     pub(super) stride: usize,
     kv_heads: usize,
@@ -37,8 +37,7 @@ impl CpuKvCache {
         Self {
             keys: vec![Vec::new(); layers],
             values: vec![Vec::new(); layers],
-            len: 0,
-            capacity,
+            positions: Positions::new(capacity),
             stride: 0,
             kv_heads,
             head_dim,
@@ -53,9 +52,9 @@ impl CpuKvCache {
         let stride = positions
             .max(FIRST_STRIDE)
             .max(self.stride * 2)
-            .min(self.capacity)
+            .min(self.positions.capacity())
             .max(positions);
-        let (old, hd, len) = (self.stride, self.head_dim, self.len);
+        let (old, hd, len) = (self.stride, self.head_dim, self.positions.len());
         let regrow = |buffers: &mut Vec<Vec<f32>>| {
             for buffer in buffers.iter_mut() {
                 let mut grown = vec![0f32; self.kv_heads * stride * hd];
@@ -70,36 +69,25 @@ impl CpuKvCache {
         regrow(&mut self.values);
         self.stride = stride;
     }
+}
 
-    /// Positions filled.
-    pub fn len(&self) -> usize {
-        self.len
+impl DecoderCache for CpuKvCache {
+    fn len(&self) -> usize {
+        self.positions.len()
     }
 
-    /// Whether no position is filled.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
+    fn capacity(&self) -> usize {
+        self.positions.capacity()
     }
 
-    /// Positions the cache can hold.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// Forgets every position (the memory is kept for reuse).
-    pub fn clear(&mut self) {
-        self.len = 0;
-    }
-
-    /// Keeps only the first `len` positions (to rewind a conversation).
-    pub fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
+    fn truncate(&mut self, len: usize) {
+        self.positions.truncate(len);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::CpuKvCache;
+    use super::{CpuKvCache, Positions};
 
     #[test]
     fn growing_keeps_every_filled_position_where_attention_reads_it() {
@@ -122,7 +110,8 @@ mod tests {
                     }
                 }
             }
-            cache.len = positions.end;
+            cache.positions = Positions::new(1000);
+            cache.positions.advance(positions.end);
         };
         fill(&mut cache, 0..200);
         cache.reserve(300);

@@ -6,10 +6,9 @@
 //! CPU kernel does the product; on other devices they are dequantized to a dense tensor until
 //! the WebGPU int4 kernel (the browser engine) takes that branch over.
 
-use crate::error::Result;
 use crate::quant::kernels::{packed_matmul, ActivationQ8};
 use crate::quant::PackedMatrix;
-use crate::weights::{HostTensor, ModelWeights, WeightMatrix};
+use crate::weights::{HostTensor, WeightMatrix};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::sync::Arc;
 
@@ -63,25 +62,6 @@ impl Linear {
             out_features,
             device: device.clone(),
         }
-    }
-
-    /// Takes `{name}.weight` (`[out, in]`, dense or packed) and, when `with_bias`,
-    /// `{name}.bias` from `weights`.
-    pub fn take(
-        weights: &mut ModelWeights,
-        name: &str,
-        out_features: usize,
-        in_features: usize,
-        with_bias: bool,
-        device: &Device,
-    ) -> Result<Self> {
-        let weight = weights.take_matrix(&format!("{name}.weight"), [out_features, in_features])?;
-        let bias = if with_bias {
-            Some(weights.take(&format!("{name}.bias"), &[out_features])?)
-        } else {
-            None
-        };
-        Ok(Self::from_matrix(weight, bias, device))
     }
 
     /// Applies the layer to `x` of shape `[rows, in]`, giving `[rows, out]`.

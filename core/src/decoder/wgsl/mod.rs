@@ -1,5 +1,5 @@
 //! The llama-family decoder on wgpu in hand-written WGSL: the same math as
-//! [`crate::cpu_model`] (int8 activation blocks against packed int4/int8 weights, the same
+//! [`crate::decoder::cpu`] (int8 activation blocks against packed int4/int8 weights, the same
 //! rotary tables, attention and SwiGLU), on Vulkan natively and the browser's WebGPU on
 //! wasm32.
 //!
@@ -17,8 +17,8 @@ mod matrix;
 /// The wgpu this module is built against, so callers create devices with the same version.
 pub use wgpu;
 
-pub use builder::GpuModelBuilder;
-pub use cache::GpuKvCache;
+pub use builder::WgslDecoderBuilder;
+pub use cache::WgslKvCache;
 pub use checks::{run_kernel_checks, KernelCheck};
 
 use crate::config::ModelConfig;
@@ -70,7 +70,7 @@ struct Slots {
 
 /// A llama / qwen2 decoder whose weights live in GPU buffers, with every pipeline compiled
 /// once at creation.
-pub struct GpuModel {
+pub struct WgslDecoder {
     id: u64,
     k: Kernels,
     config: ModelConfig,
@@ -94,15 +94,48 @@ enum Want {
     Argmax,
 }
 
-impl GpuModel {
-    /// Uploads every tensor of `weights` through a [`GpuModelBuilder`].
+impl crate::decoder::Decoder for WgslDecoder {
+    type Cache = WgslKvCache;
+
+    fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    fn describe(&self) -> String {
+        WgslDecoder::describe(self)
+    }
+
+    fn new_cache(&self, capacity: usize) -> Result<WgslKvCache> {
+        WgslDecoder::new_cache(self, capacity)
+    }
+
+    async fn forward(
+        &self,
+        tokens: &[u32],
+        cache: &mut WgslKvCache,
+        want: crate::decoder::Want,
+    ) -> Result<crate::decoder::Forward> {
+        use crate::decoder::{Forward, Want as Asked};
+        match want {
+            Asked::LastLogits => self.forward_last(tokens, cache).await.map(Forward::Logits),
+            Asked::AllLogits => self.forward_all(tokens, cache).await.map(Forward::Logits),
+            Asked::Argmax => self.forward_argmax(tokens, cache).await.map(Forward::Token),
+            Asked::LastHidden | Asked::AllHidden => Err(Error::Gpu(
+                "the WGSL decoder returns logits, not hidden states (run the CPU decoder)".into(),
+            )),
+        }
+    }
+}
+
+impl WgslDecoder {
+    /// Uploads every tensor of `weights` through a [`WgslDecoderBuilder`].
     pub fn from_weights(
         device: wgpu::Device,
         queue: wgpu::Queue,
         config: &ModelConfig,
         weights: ModelWeights,
     ) -> Result<Self> {
-        let mut builder = GpuModelBuilder::new(device, queue, config)?;
+        let mut builder = WgslDecoderBuilder::new(device, queue, config)?;
         for (name, entry) in weights.into_entries() {
             builder.add_tensor(&name, entry)?;
         }
@@ -124,14 +157,9 @@ impl GpuModel {
     }
 
     /// An empty cache for up to `capacity` positions (at most the model's context).
-    pub fn new_cache(&self, capacity: usize) -> Result<GpuKvCache> {
+    pub fn new_cache(&self, capacity: usize) -> Result<WgslKvCache> {
         let c = &self.config;
-        if capacity == 0 || capacity > c.max_position_embeddings {
-            return Err(Error::Generation(format!(
-                "a cache of {capacity} positions is outside 1..={}",
-                c.max_position_embeddings
-            )));
-        }
+        crate::decoder::check_capacity(c, capacity)?;
         let bytes = (c.num_kv_heads * capacity * c.head_dim * 4) as u64;
         let mut keys = Vec::with_capacity(c.num_layers);
         let mut values = Vec::with_capacity(c.num_layers);
@@ -142,25 +170,24 @@ impl GpuModel {
                     .storage("values", bytes, wgpu::BufferUsages::empty())?,
             );
         }
-        Ok(GpuKvCache {
+        Ok(WgslKvCache {
             model_id: self.id,
             keys,
             values,
-            len: 0,
-            capacity,
+            positions: crate::decoder::Positions::new(capacity),
             session: None,
         })
     }
 
     /// Runs `tokens` at the cache's next positions and returns the last position's logits.
-    pub async fn forward_last(&self, tokens: &[u32], cache: &mut GpuKvCache) -> Result<Vec<f32>> {
+    pub async fn forward_last(&self, tokens: &[u32], cache: &mut WgslKvCache) -> Result<Vec<f32>> {
         self.run(tokens, cache, Want::Last)
             .await
             .map(|(logits, _)| logits)
     }
 
     /// Runs `tokens` and returns every position's logits, `tokens.len() × vocab` row by row.
-    pub async fn forward_all(&self, tokens: &[u32], cache: &mut GpuKvCache) -> Result<Vec<f32>> {
+    pub async fn forward_all(&self, tokens: &[u32], cache: &mut WgslKvCache) -> Result<Vec<f32>> {
         self.run(tokens, cache, Want::All)
             .await
             .map(|(logits, _)| logits)
@@ -168,27 +195,27 @@ impl GpuModel {
 
     /// Runs `tokens` and returns the greedy next token, chosen on the device (the lowest
     /// index among equal maxima, as [`crate::sampling::argmax`]); only 4 bytes come back.
-    pub async fn forward_argmax(&self, tokens: &[u32], cache: &mut GpuKvCache) -> Result<u32> {
+    pub async fn forward_argmax(&self, tokens: &[u32], cache: &mut WgslKvCache) -> Result<u32> {
         self.run(tokens, cache, Want::Argmax)
             .await
             .map(|(_, id)| id)
     }
 
-    fn check_tokens(&self, tokens: &[u32], cache: &GpuKvCache) -> Result<()> {
+    fn check_tokens(&self, tokens: &[u32], cache: &WgslKvCache) -> Result<()> {
         let c = &self.config;
         if cache.model_id != self.id {
             return Err(Error::Generation(
-                "this cache was made by another GpuModel".into(),
+                "this cache was made by another WgslDecoder".into(),
             ));
         }
-        crate::lm::check_forward(c, tokens, cache.len, cache.capacity)?;
+        cache.positions.check(c, tokens)?;
         Ok(())
     }
 
     async fn run(
         &self,
         tokens: &[u32],
-        cache: &mut GpuKvCache,
+        cache: &mut WgslKvCache,
         want: Want,
     ) -> Result<(Vec<f32>, u32)> {
         self.check_tokens(tokens, cache)?;
@@ -208,10 +235,10 @@ impl GpuModel {
         let mut done = 0;
         while done < tokens.len() {
             let chunk = &tokens[done..(done + session.seq_cap).min(tokens.len())];
-            let start = cache.len;
+            let start = cache.positions.len();
             let final_chunk = done + chunk.len() == tokens.len();
             let seq = chunk.len();
-            self.write_inputs(session, chunk, start, cache.capacity);
+            self.write_inputs(session, chunk, start, cache.positions.capacity());
             let mut encoder = self.k.device.create_command_encoder(&Default::default());
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
@@ -237,15 +264,22 @@ impl GpuModel {
                 }
             };
             self.k.submit(encoder).await?;
-            cache.len = start + seq;
+            cache.positions.advance(seq);
             match want {
                 Want::All => {
                     let mut row = 0;
                     while row < seq {
                         let rows = session.head_cap.min(seq - row);
                         all.extend(
-                            self.head_rows(session, seq, start, row, rows, cache.capacity)
-                                .await?,
+                            self.head_rows(
+                                session,
+                                seq,
+                                start,
+                                row,
+                                rows,
+                                cache.positions.capacity(),
+                            )
+                            .await?,
                         );
                         row += rows;
                     }
@@ -278,7 +312,7 @@ impl GpuModel {
         let (cos, sin) = table.split_at_mut(seq * half);
         for (t, pos) in (start..start + seq).enumerate() {
             for (i, &f) in self.inverse_frequencies.iter().enumerate() {
-                let (s, c) = crate::rope_frequencies::rotation(pos, f);
+                let (s, c) = crate::decoder::rotary::rotation(pos, f);
                 cos[t * half + i] = c;
                 sin[t * half + i] = s;
             }

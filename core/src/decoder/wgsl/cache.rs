@@ -2,45 +2,32 @@
 
 use super::kernels::{call_bytes, Kernels};
 use super::matrix::{GpuMatrix, Storage};
-use super::{GpuModel, MatSlots};
+use super::{MatSlots, WgslDecoder};
+use crate::decoder::{DecoderCache, Positions};
 use crate::error::Result;
 
 /// Keys and values of every layer on the device, `[num_kv_heads, capacity, head_dim]` f32
 /// each, plus the scratch buffers of the forward passes run on it (sized for the longest
 /// chunk seen, grown when a longer one comes).
-pub struct GpuKvCache {
+pub struct WgslKvCache {
     pub(super) model_id: u64,
     pub(super) keys: Vec<wgpu::Buffer>,
     pub(super) values: Vec<wgpu::Buffer>,
-    pub(super) len: usize,
-    pub(super) capacity: usize,
+    pub(super) positions: Positions,
     pub(super) session: Option<Session>,
 }
 
-impl GpuKvCache {
-    /// Positions filled.
-    pub fn len(&self) -> usize {
-        self.len
+impl DecoderCache for WgslKvCache {
+    fn len(&self) -> usize {
+        self.positions.len()
     }
 
-    /// Whether no position is filled.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
+    fn capacity(&self) -> usize {
+        self.positions.capacity()
     }
 
-    /// Positions the cache can hold.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// Forgets every position (the buffers are kept for reuse).
-    pub fn clear(&mut self) {
-        self.len = 0;
-    }
-
-    /// Keeps only the first `len` positions (to rewind a conversation).
-    pub fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
+    fn truncate(&mut self, len: usize) {
+        self.positions.truncate(len);
     }
 }
 
@@ -85,7 +72,7 @@ pub(super) struct Session {
     pub(super) argmax_group: wgpu::BindGroup,
 }
 
-impl GpuModel {
+impl WgslDecoder {
     /// Scratch for chunks of up to `seq_cap` tokens, bound to `cache`'s buffers.
     pub(super) fn build_session(
         &self,

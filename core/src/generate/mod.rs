@@ -2,8 +2,12 @@
 //! condition, streaming text that is safe to show (never half a character, never the start
 //! of a stop string that may yet complete).
 
+mod defaults;
+
+pub use defaults::{fresh_seed, GenerationDefaults, RequestKind, DEFAULTS};
+
+use crate::decoder::Decoder;
 use crate::error::{Error, Result};
-use crate::lm::{CausalLm, ContextCache};
 use crate::sampling::{Sampler, SamplingParams};
 use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
@@ -81,6 +85,9 @@ pub struct TokenEvent {
 pub struct Timings {
     /// Prompt length in tokens.
     pub prompt_tokens: usize,
+    /// Prompt tokens whose keys and values were already in the cache (not run again).
+    #[serde(default)]
+    pub cached_prompt_tokens: usize,
     /// Seconds to run the prompt and produce the first token's logits.
     pub prefill_seconds: f64,
     /// Tokens generated.
@@ -90,9 +97,12 @@ pub struct Timings {
 }
 
 impl Timings {
-    /// Prompt tokens per second.
+    /// Prompt tokens run per second (cached ones are not counted).
     pub fn prefill_tokens_per_second(&self) -> f64 {
-        rate(self.prompt_tokens, self.prefill_seconds)
+        rate(
+            self.prompt_tokens - self.cached_prompt_tokens.min(self.prompt_tokens),
+            self.prefill_seconds,
+        )
     }
 
     /// Generated tokens per second, over the decode steps (the first token came from prefill).
@@ -127,28 +137,18 @@ pub struct GenerateOutput {
     pub timings: Timings,
 }
 
-/// Generates from `prompt_ids`, appending to `cache`, calling `on_token` for every token.
-pub fn generate<M: CausalLm>(
-    model: &M,
-    cache: &mut M::Cache,
+/// Generates from `prompt_ids` with a fresh cache of `decoder`'s, calling `on_token` for
+/// every token: [`crate::engine::Session::generate`] without reuse.
+pub fn generate<D: Decoder>(
+    decoder: &D,
+    capacity: usize,
     detok: &dyn Detokenizer,
     prompt_ids: &[u32],
     options: &GenerateOptions,
-    mut on_token: impl FnMut(&TokenEvent) -> ControlFlow<()>,
+    on_token: impl FnMut(&TokenEvent) -> ControlFlow<()>,
 ) -> Result<GenerateOutput> {
-    let mut run = Generation::new(prompt_ids, options, cache.len(), cache.capacity())?;
-    let mut logits = model.forward_last(prompt_ids, cache)?;
-    run.prefill_done();
-    while !run.is_finished() {
-        let event = run.step(&mut logits, detok)?;
-        let flow = on_token(&event);
-        match run.next_input() {
-            Some(token) if flow.is_continue() => logits = model.forward_last(&[token], cache)?,
-            Some(_) => run.cancel(),
-            None => {}
-        }
-    }
-    run.finish(detok)
+    let mut session = crate::engine::Session::new(decoder, capacity)?;
+    session.generate(decoder, detok, prompt_ids, options, false, on_token)
 }
 
 /// One generation as a state machine, for callers that run the model themselves (the
@@ -205,6 +205,11 @@ impl Generation {
                 None
             },
         })
+    }
+
+    /// Records that the first `cached` prompt tokens came from the cache (for the timings).
+    pub fn set_cached_prompt_tokens(&mut self, cached: usize) {
+        self.timings.cached_prompt_tokens = cached;
     }
 
     /// Marks the end of the prompt's forward pass (for the timings).
