@@ -3,7 +3,8 @@
 use burn::tensor::Device;
 use lmfast_core::config::{Architecture, ModelConfig, RopeScaling};
 use lmfast_core::decoder::burn::BurnDecoder;
-use lmfast_core::decoder::DecoderCache;
+use lmfast_core::decoder::cpu::CpuDecoder;
+use lmfast_core::decoder::{Decoder, DecoderCache};
 use lmfast_core::weights::ModelWeights;
 use lmfast_tests::{naive_llama, tiny_config};
 
@@ -22,38 +23,69 @@ fn check_against_naive(architecture: Architecture) {
 }
 
 fn check_config_against_naive(config: &ModelConfig) {
-    let config = config.clone();
-    let architecture = config.architecture;
-    let weights = ModelWeights::random(&config, 11);
-    let want = naive_llama::logits(&config, &weights, &TOKENS);
-    let model = BurnDecoder::new(&config, weights, &Device::flex()).expect("model");
+    let weights = ModelWeights::random(config, 11);
+    let want = naive_llama::logits(config, &weights, &TOKENS);
+    let burn = BurnDecoder::new(config, weights.clone(), &Device::flex()).expect("model");
+    check_decoder("burn", config, &burn, &want);
+    let cpu = CpuDecoder::new(config, weights).expect("model");
+    check_decoder("fused cpu", config, &cpu, &want);
+}
 
+fn check_decoder<D: Decoder>(label: &str, config: &ModelConfig, model: &D, want: &[Vec<f32>]) {
+    let architecture = config.architecture;
     // The whole prompt at once (prefill).
     let mut cache = model.new_cache(32).unwrap();
-    let all = model.forward_all(&TOKENS, &mut cache).unwrap();
+    let all = model.all_logits(&TOKENS, &mut cache).unwrap();
     for (pos, row) in all.chunks(config.vocab_size).enumerate() {
         let diff = max_difference(row, &want[pos]);
         assert!(
             diff < 1e-4,
-            "{architecture:?} prefill position {pos}: off by {diff}"
+            "{label} {architecture:?} prefill position {pos}: off by {diff}"
         );
     }
 
     // One token at a time through the cache, and a split prefill then decode.
     let mut cache = model.new_cache(32).unwrap();
     for (pos, &t) in TOKENS.iter().enumerate() {
-        let row = model.forward_last(&[t], &mut cache).unwrap();
+        let row = model.last_logits(&[t], &mut cache).unwrap();
         let diff = max_difference(&row, &want[pos]);
         assert!(
             diff < 1e-4,
-            "{architecture:?} decode position {pos}: off by {diff}"
+            "{label} {architecture:?} decode position {pos}: off by {diff}"
         );
     }
     let mut cache = model.new_cache(32).unwrap();
-    model.forward_last(&TOKENS[..4], &mut cache).unwrap();
-    let row = model.forward_last(&TOKENS[4..], &mut cache).unwrap();
+    model.last_logits(&TOKENS[..4], &mut cache).unwrap();
+    let row = model.last_logits(&TOKENS[4..], &mut cache).unwrap();
     assert!(max_difference(&row, &want[TOKENS.len() - 1]) < 1e-4);
     assert_eq!(cache.len(), TOKENS.len());
+}
+
+#[test]
+fn gemma3_variant_rules_match_the_naive_forward_pass() {
+    // The prompt is longer than layer 0's window of 5, so the window is exercised.
+    assert!(TOKENS.len() > 5);
+    check_against_naive(Architecture::Gemma3);
+}
+
+#[test]
+fn gemma3_rules_change_the_logits() {
+    // Each rule must matter, or the test above would pass for a decoder that ignores it.
+    let gemma = tiny_config(Architecture::Gemma3);
+    let weights = ModelWeights::random(&gemma, 11);
+    let want = naive_llama::logits(&gemma, &weights, &TOKENS);
+    let mut no_window = gemma.clone();
+    no_window.variant.sliding_window = Some(64);
+    let got = naive_llama::logits(&no_window, &weights, &TOKENS);
+    assert!(max_difference(&got[TOKENS.len() - 1], &want[TOKENS.len() - 1]) > 1e-3);
+}
+
+#[test]
+fn rope_factors_match_the_naive_forward_pass() {
+    let mut config = tiny_config(Architecture::Llama);
+    let pairs = config.head_dim / 2;
+    config.variant.rope_factors = Some((0..pairs).map(|i| 1.0 + i as f32 * 0.5).collect());
+    check_config_against_naive(&config);
 }
 
 #[test]

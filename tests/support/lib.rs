@@ -25,12 +25,22 @@ pub fn read_json_fixture(name: &str) -> serde_json::Value {
         .unwrap_or_else(|err| panic!("fixture {} is not JSON: {err}", path.display()))
 }
 
-/// The real default model, when it has been fetched (`scripts/fetch-model.sh`).
+/// The real default model, when it has been fetched (`lmfast pull smollm2-135m`).
 ///
 /// CI always fetches it, and sets `LMFAST_REQUIRE_MODEL=1` so a missing model fails instead
 /// of skipping; locally a missing model prints a note and the caller skips.
 pub fn real_model() -> Option<PathBuf> {
-    let path = repo_root().join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    real_model_file("SmolLM2-135M-Instruct.Q4_1.gguf")
+}
+
+/// The real Gemma 3 270M GGUF, when it has been fetched (`lmfast pull gemma3-270m`).
+pub fn real_gemma3() -> Option<PathBuf> {
+    real_model_file("gemma-3-270m-q4_k_m.gguf")
+}
+
+/// `models/{file}` when present; see [`real_model`] for what a missing file does.
+pub fn real_model_file(file: &str) -> Option<PathBuf> {
+    let path = repo_root().join("models").join(file);
     if path.is_file() {
         return Some(path);
     }
@@ -48,6 +58,7 @@ pub fn real_model() -> Option<PathBuf> {
 }
 
 pub mod naive_llama;
+pub mod parity;
 
 use lmfast_core::config::{Activation, Architecture, LayerKind, ModelConfig, Variant};
 

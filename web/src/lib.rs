@@ -12,7 +12,7 @@ mod errors;
 #[cfg(all(target_arch = "wasm32", feature = "webgpu"))]
 mod gpu;
 mod loader;
-mod options;
+pub mod options;
 mod threads;
 mod warm_up;
 

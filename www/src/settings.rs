@@ -95,14 +95,17 @@ pub struct Settings {
     pub theme: Theme,
 }
 
+/// The page starts from the generation defaults the CLI, the server and the JS API share.
+const D: lmfast_core::generate::GenerationDefaults = lmfast_core::generate::DEFAULTS;
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             system_prompt: String::new(),
-            temperature: 0.7,
-            top_p: 0.95,
-            top_k: 40,
-            max_tokens: 512,
+            temperature: D.temperature,
+            top_p: D.top_p,
+            top_k: D.top_k as u32,
+            max_tokens: D.chat_max_tokens as u32,
             seed: None,
             backend: BackendChoice::Auto,
             theme: Theme::System,
@@ -127,8 +130,8 @@ impl Settings {
     /// The settings with every number inside the range the engine accepts.
     pub fn clamped(mut self) -> Self {
         let finite_or = |v: f32, d: f32| if v.is_finite() { v } else { d };
-        self.temperature = finite_or(self.temperature, 0.7).clamp(0.0, MAX_TEMPERATURE);
-        self.top_p = finite_or(self.top_p, 0.95).clamp(0.01, 1.0);
+        self.temperature = finite_or(self.temperature, D.temperature).clamp(0.0, MAX_TEMPERATURE);
+        self.top_p = finite_or(self.top_p, D.top_p).clamp(0.01, 1.0);
         self.max_tokens = self.max_tokens.clamp(1, MAX_REPLY_TOKENS);
         self
     }

@@ -20,7 +20,7 @@ pub struct ChatArgs {
     #[arg(long)]
     system: Option<String>,
     /// Most tokens per reply.
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = lmfast_core::generate::DEFAULTS.chat_max_tokens)]
     max_tokens: usize,
     #[command(flatten)]
     sampling: SamplingArgs,

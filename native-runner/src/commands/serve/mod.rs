@@ -11,7 +11,7 @@ mod auth;
 mod error;
 mod metrics;
 mod models;
-mod openai_types;
+pub(crate) mod openai_types;
 mod queue;
 mod static_files;
 

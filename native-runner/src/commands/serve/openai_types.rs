@@ -7,20 +7,12 @@ use lmfast_core::generate::GenerateOptions;
 use lmfast_core::sampling::SamplingParams;
 use serde::{Deserialize, Serialize};
 
-/// Defaults for fields a request leaves out: the same as `lmfast generate` / `lmfast chat`,
-/// so the API and the command line answer alike. (OpenAI's temperature 1 without top-k or
-/// min-p suits large models; small ones ramble.)
-pub const DEFAULT_TEMPERATURE: f32 = 0.7;
-/// See [`DEFAULT_TEMPERATURE`].
-pub const DEFAULT_TOP_K: usize = 40;
-/// See [`DEFAULT_TEMPERATURE`].
-pub const DEFAULT_TOP_P: f32 = 0.95;
-/// See [`DEFAULT_TEMPERATURE`].
-pub const DEFAULT_MIN_P: f32 = 0.05;
+// Fields a request leaves out come from the one defaults table the CLI and the JS API use too.
+use lmfast_core::generate::DEFAULTS;
 /// Reply budget of a chat completion without `max_tokens` (as `lmfast chat`).
-pub const DEFAULT_CHAT_MAX_TOKENS: usize = 512;
+pub const DEFAULT_CHAT_MAX_TOKENS: usize = DEFAULTS.chat_max_tokens;
 /// Budget of a text completion without `max_tokens` (as `lmfast generate`).
-pub const DEFAULT_COMPLETION_MAX_TOKENS: usize = 256;
+pub const DEFAULT_COMPLETION_MAX_TOKENS: usize = DEFAULTS.text_max_tokens;
 
 /// The body of `POST /v1/chat/completions` and `POST /v1/completions` (one type: the two
 /// differ only in `messages` versus `prompt`, which the handlers require).
@@ -262,34 +254,34 @@ impl CompletionRequest {
         let temperature = checked(
             "temperature",
             self.temperature,
-            DEFAULT_TEMPERATURE,
+            DEFAULTS.temperature,
             |t| t >= 0.0,
             "at least 0",
         )?;
         let top_p = checked(
             "top_p",
             self.top_p,
-            DEFAULT_TOP_P,
+            DEFAULTS.top_p,
             |p| p > 0.0 && p <= 1.0,
             "in (0, 1]",
         )?;
         let min_p = checked(
             "min_p",
             self.min_p,
-            DEFAULT_MIN_P,
+            DEFAULTS.min_p,
             |p| (0.0..=1.0).contains(&p),
             "in [0, 1]",
         )?;
         let repetition_penalty = checked(
             "repetition_penalty",
             self.repetition_penalty,
-            1.0,
+            DEFAULTS.repetition_penalty,
             |r| r > 0.0,
             "greater than 0",
         )?;
         let top_k = self
             .top_k
-            .map_or(DEFAULT_TOP_K, |k| usize::try_from(k).unwrap_or(usize::MAX));
+            .map_or(DEFAULTS.top_k, |k| usize::try_from(k).unwrap_or(usize::MAX));
         let seed = self.seed.map_or(random_seed, |s| s as u64);
         let stop_strings = match &self.stop {
             None => Vec::new(),
