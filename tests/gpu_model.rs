@@ -156,7 +156,14 @@ fn greedy(
 
 #[test]
 fn tiny_models_match_the_cpu_decoder() {
-    for architecture in [Architecture::Llama, Architecture::Qwen2] {
+    // Gemma 3's tiny model: layer 0 slides over 5 positions (the 6-token prompt and the
+    // decode steps reach past it), layer 1 is global; GELU, q/k norms, sandwich norms, a
+    // scaled embedding and a second rotary base all run.
+    for architecture in [
+        Architecture::Llama,
+        Architecture::Qwen2,
+        Architecture::Gemma3,
+    ] {
         let config = tiny_config(architecture);
         let dense = ModelWeights::random(&config, 11);
         let mut q4 = dense.clone();
@@ -198,9 +205,16 @@ fn tiny_models_match_the_cpu_decoder() {
 /// for short prompts.
 #[test]
 fn long_prompts_go_through_in_chunks() {
+    // Gemma 3's sliding window then reaches back across chunk boundaries.
+    for architecture in [Architecture::Llama, Architecture::Gemma3] {
+        long_prompt(architecture);
+    }
+}
+
+fn long_prompt(architecture: Architecture) {
     let config = ModelConfig {
         max_position_embeddings: 400,
-        ..tiny_config(Architecture::Llama)
+        ..tiny_config(architecture)
     };
     let prompt: Vec<u32> = (0..300).map(|i| (i * 7 % 97) as u32).collect();
     for quantized in [false, true] {
@@ -216,7 +230,7 @@ fn long_prompts_go_through_in_chunks() {
             .unwrap();
         let b = block_on(gpu.forward_all(&prompt, &mut gpu.new_cache(400).unwrap())).unwrap();
         let d = max_diff(&a, &b);
-        eprintln!("300-token prompt, quantized {quantized}: max |Δlogit| {d:.2e}");
+        eprintln!("{architecture:?} 300-token prompt, quantized {quantized}: max |Δlogit| {d:.2e}");
         let tol = if quantized { 0.0 } else { LOGIT_TOLERANCE };
         assert!(d <= tol, "300-token prompt differs by {d}");
         if quantized {
