@@ -296,6 +296,58 @@ fn the_default_export_decodes_the_same_tokens() {
     );
 }
 
+/// Gemma 3 270M greedy-decodes the same tokens on both decoders, with bit-identical prompt
+/// logits: the lmfast export when there is one, else the GGUF file's config and weights
+/// packed to int4 here (they load as f32, and only packed products repeat the CPU's steps
+/// exactly; its SentencePiece tokenizer is not read, so the prompt is given as ids);
+/// skipped when neither is present.
+#[test]
+fn the_gemma_export_decodes_the_same_tokens() {
+    let models = repo_root().join("models");
+    let export = models.join("gemma3-270m-q4");
+    let gguf = models.join("gemma-3-270m-q4_k_m.gguf");
+    // "<bos>The capital of France is" in Gemma 3's vocabulary.
+    let mut prompt = vec![2u32, 818, 5279, 529, 7001, 563];
+    let (config, weights) = if export.join("manifest.json").is_file() {
+        let cp = lmfast_core::checkpoint::load(&export).expect("load the export");
+        prompt = cp
+            .tokenizer
+            .encode("The capital of France is", true)
+            .unwrap();
+        (cp.config, cp.weights)
+    } else if gguf.is_file() {
+        use lmfast_core::checkpoint::{config_from_gguf, weights_from_gguf};
+        let file = lmfast_core::format::gguf::GgufFile::open(&gguf).expect("open the GGUF file");
+        let config = config_from_gguf(&file).unwrap();
+        let mut weights = weights_from_gguf(&file, &config).unwrap();
+        quantize_model_weights(&mut weights, QuantScheme::DEFAULT, None, |_, _, _| {}).unwrap();
+        (config, weights)
+    } else {
+        eprintln!(
+            "note: neither {} nor {} is present; skipping",
+            export.display(),
+            gguf.display()
+        );
+        return;
+    };
+    assert_eq!(config.architecture, Architecture::Gemma3);
+    let cpu = CpuDecoder::new(&config, weights.clone()).unwrap();
+    let (device, queue) = device();
+    let gpu = WgslDecoder::from_weights(device, queue, &config, weights).unwrap();
+    let a = cpu
+        .forward_last(&prompt, &mut cpu.new_cache(64).unwrap())
+        .unwrap();
+    let b = block_on(gpu.forward_last(&prompt, &mut gpu.new_cache(64).unwrap())).unwrap();
+    assert_eq!(
+        max_diff(&a, &b),
+        0.0,
+        "the prompt's logits are bit-identical"
+    );
+    let (cpu_tokens, gpu_tokens) = greedy(&cpu, &gpu, &prompt, 16, 64);
+    eprintln!("Gemma 3 greedy token ids: {gpu_tokens:?}");
+    assert_eq!(cpu_tokens, gpu_tokens, "16 greedy tokens");
+}
+
 #[test]
 fn bad_tensors_are_named() {
     let config = tiny_config(Architecture::Llama);
