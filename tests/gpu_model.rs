@@ -156,7 +156,14 @@ fn greedy(
 
 #[test]
 fn tiny_models_match_the_cpu_decoder() {
-    for architecture in [Architecture::Llama, Architecture::Qwen2] {
+    // Gemma 3's tiny model: layer 0 slides over 5 positions (the 6-token prompt and the
+    // decode steps reach past it), layer 1 is global; GELU, q/k norms, sandwich norms, a
+    // scaled embedding and a second rotary base all run.
+    for architecture in [
+        Architecture::Llama,
+        Architecture::Qwen2,
+        Architecture::Gemma3,
+    ] {
         let config = tiny_config(architecture);
         let dense = ModelWeights::random(&config, 11);
         let mut q4 = dense.clone();
@@ -198,9 +205,16 @@ fn tiny_models_match_the_cpu_decoder() {
 /// for short prompts.
 #[test]
 fn long_prompts_go_through_in_chunks() {
+    // Gemma 3's sliding window then reaches back across chunk boundaries.
+    for architecture in [Architecture::Llama, Architecture::Gemma3] {
+        long_prompt(architecture);
+    }
+}
+
+fn long_prompt(architecture: Architecture) {
     let config = ModelConfig {
         max_position_embeddings: 400,
-        ..tiny_config(Architecture::Llama)
+        ..tiny_config(architecture)
     };
     let prompt: Vec<u32> = (0..300).map(|i| (i * 7 % 97) as u32).collect();
     for quantized in [false, true] {
@@ -216,7 +230,7 @@ fn long_prompts_go_through_in_chunks() {
             .unwrap();
         let b = block_on(gpu.forward_all(&prompt, &mut gpu.new_cache(400).unwrap())).unwrap();
         let d = max_diff(&a, &b);
-        eprintln!("300-token prompt, quantized {quantized}: max |Δlogit| {d:.2e}");
+        eprintln!("{architecture:?} 300-token prompt, quantized {quantized}: max |Δlogit| {d:.2e}");
         let tol = if quantized { 0.0 } else { LOGIT_TOLERANCE };
         assert!(d <= tol, "300-token prompt differs by {d}");
         if quantized {
@@ -280,6 +294,58 @@ fn the_default_export_decodes_the_same_tokens() {
         decode,
         64.0 / decode.as_secs_f64()
     );
+}
+
+/// Gemma 3 270M greedy-decodes the same tokens on both decoders, with bit-identical prompt
+/// logits: the lmfast export when there is one, else the GGUF file's config and weights
+/// packed to int4 here (they load as f32, and only packed products repeat the CPU's steps
+/// exactly; its SentencePiece tokenizer is not read, so the prompt is given as ids);
+/// skipped when neither is present.
+#[test]
+fn the_gemma_export_decodes_the_same_tokens() {
+    let models = repo_root().join("models");
+    let export = models.join("gemma3-270m-q4");
+    let gguf = models.join("gemma-3-270m-q4_k_m.gguf");
+    // "<bos>The capital of France is" in Gemma 3's vocabulary.
+    let mut prompt = vec![2u32, 818, 5279, 529, 7001, 563];
+    let (config, weights) = if export.join("manifest.json").is_file() {
+        let cp = lmfast_core::checkpoint::load(&export).expect("load the export");
+        prompt = cp
+            .tokenizer
+            .encode("The capital of France is", true)
+            .unwrap();
+        (cp.config, cp.weights)
+    } else if gguf.is_file() {
+        use lmfast_core::checkpoint::{config_from_gguf, weights_from_gguf};
+        let file = lmfast_core::format::gguf::GgufFile::open(&gguf).expect("open the GGUF file");
+        let config = config_from_gguf(&file).unwrap();
+        let mut weights = weights_from_gguf(&file, &config).unwrap();
+        quantize_model_weights(&mut weights, QuantScheme::DEFAULT, None, |_, _, _| {}).unwrap();
+        (config, weights)
+    } else {
+        eprintln!(
+            "note: neither {} nor {} is present; skipping",
+            export.display(),
+            gguf.display()
+        );
+        return;
+    };
+    assert_eq!(config.architecture, Architecture::Gemma3);
+    let cpu = CpuDecoder::new(&config, weights.clone()).unwrap();
+    let (device, queue) = device();
+    let gpu = WgslDecoder::from_weights(device, queue, &config, weights).unwrap();
+    let a = cpu
+        .forward_last(&prompt, &mut cpu.new_cache(64).unwrap())
+        .unwrap();
+    let b = block_on(gpu.forward_last(&prompt, &mut gpu.new_cache(64).unwrap())).unwrap();
+    assert_eq!(
+        max_diff(&a, &b),
+        0.0,
+        "the prompt's logits are bit-identical"
+    );
+    let (cpu_tokens, gpu_tokens) = greedy(&cpu, &gpu, &prompt, 16, 64);
+    eprintln!("Gemma 3 greedy token ids: {gpu_tokens:?}");
+    assert_eq!(cpu_tokens, gpu_tokens, "16 greedy tokens");
 }
 
 #[test]

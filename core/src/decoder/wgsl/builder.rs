@@ -2,9 +2,10 @@
 
 use super::kernels::{Kernels, ParamSlots};
 use super::matrix::{GpuMatrix, Part, Storage};
-use super::{Layer, MatSlots, Slots, WgslDecoder};
+use super::{Layer, LayerSlots, MatSlots, Slots, WgslDecoder};
 use crate::arch::{self, Role as TableRole, Stack as TableStack};
-use crate::config::ModelConfig;
+use crate::config::{Activation, ModelConfig};
+use crate::decoder::rotary::Rotary;
 use crate::error::{Error, Result};
 use crate::weights::WeightEntry;
 use std::collections::{HashMap, HashSet};
@@ -27,8 +28,10 @@ enum Stack {
 enum Role {
     Embedding,
     Head,
-    /// Row `index` of the norms buffer.
+    /// Row `index` of the norms buffer (`hidden` values each).
     Norm(usize),
+    /// Row `index` of the q/k head-norms buffer (`head_dim` values each).
+    HeadNorm(usize),
     /// A part of `layer`'s `stack` matrix at row `row0`.
     Matrix {
         layer: usize,
@@ -52,38 +55,25 @@ pub struct WgslDecoderBuilder {
     /// Per layer: q|k|v, o, gate|up, down.
     matrices: Vec<[Option<GpuMatrix>; 4]>,
     norms: wgpu::Buffer,
+    head_norms: wgpu::Buffer,
     biases: wgpu::Buffer,
+}
+
+/// Rows of the norms buffer per layer: the attention and MLP input norms, then (Gemma's
+/// sandwich norms) those of the attention and MLP outputs. The final norm follows the last
+/// layer's.
+pub(super) fn norms_per_layer(c: &ModelConfig) -> usize {
+    if c.variant.sandwich_norms {
+        4
+    } else {
+        2
+    }
 }
 
 impl WgslDecoderBuilder {
     /// Compiles every kernel for `device` and prepares the buffers of `config`'s model.
     pub fn new(device: wgpu::Device, queue: wgpu::Queue, config: &ModelConfig) -> Result<Self> {
         config.validate()?;
-        let v = &config.variant;
-        for (field, unsupported) in [
-            (
-                "activation",
-                v.activation != crate::config::Activation::Silu,
-            ),
-            ("embedding_scale", v.embedding_scale.is_some()),
-            ("qk_norm", v.qk_norm),
-            ("sandwich_norms", v.sandwich_norms),
-            ("attention_scale", v.attention_scale.is_some()),
-            (
-                "layer_kinds",
-                v.layer_kinds.contains(&crate::config::LayerKind::Sliding),
-            ),
-        ] {
-            if unsupported {
-                return Err(Error::config(
-                    field,
-                    format!(
-                        "{:?} models do not run on the WGSL decoder",
-                        config.architecture
-                    ),
-                ));
-            }
-        }
         if config.head_dim > super::kernels::MAX_HEAD_DIM {
             return Err(Error::config(
                 "head_dim",
@@ -104,13 +94,18 @@ impl WgslDecoderBuilder {
             expected.insert(name, (role, shape));
         };
         let m = |layer, stack, row0| Role::Matrix { layer, stack, row0 };
+        let n = norms_per_layer(config);
         for spec in arch::tensors(config) {
             let role = match (spec.layer, spec.role) {
                 (None, TableRole::TokenEmbedding) => Role::Embedding,
                 (None, TableRole::Output) => Role::Head,
-                (None, _) => Role::Norm(2 * config.num_layers),
-                (Some(layer), TableRole::AttnNorm) => Role::Norm(2 * layer),
-                (Some(layer), TableRole::FfnNorm) => Role::Norm(2 * layer + 1),
+                (None, _) => Role::Norm(n * config.num_layers),
+                (Some(layer), TableRole::AttnNorm) => Role::Norm(n * layer),
+                (Some(layer), TableRole::FfnNorm) => Role::Norm(n * layer + 1),
+                (Some(layer), TableRole::PostAttnNorm) => Role::Norm(n * layer + 2),
+                (Some(layer), TableRole::PostFfnNorm) => Role::Norm(n * layer + 3),
+                (Some(layer), TableRole::AttnQNorm) => Role::HeadNorm(2 * layer),
+                (Some(layer), TableRole::AttnKNorm) => Role::HeadNorm(2 * layer + 1),
                 (Some(layer), role) => match role.stack() {
                     Some((TableStack::Qkv, part)) if role.is_matrix() => {
                         m(layer, Stack::Qkv, [0, q, q + kv][part])
@@ -131,7 +126,17 @@ impl WgslDecoderBuilder {
         }
         let norms = k.storage(
             "norms",
-            ((2 * config.num_layers + 1) * h * 4) as u64,
+            ((n * config.num_layers + 1) * h * 4) as u64,
+            wgpu::BufferUsages::empty(),
+        )?;
+        let head_norm_bytes = if config.variant.qk_norm {
+            2 * config.num_layers * config.head_dim * 4
+        } else {
+            16
+        };
+        let head_norms = k.storage(
+            "head norms",
+            head_norm_bytes as u64,
             wgpu::BufferUsages::empty(),
         )?;
         let bias_bytes = if config.attention_bias {
@@ -153,6 +158,7 @@ impl WgslDecoderBuilder {
                 .map(|_| [None, None, None, None])
                 .collect(),
             norms,
+            head_norms,
             biases,
         })
     }
@@ -196,12 +202,13 @@ impl WgslDecoderBuilder {
         };
         let h = self.config.hidden_size;
         match role {
-            Role::Norm(index) | Role::Bias(index) => {
+            Role::Norm(index) | Role::HeadNorm(index) | Role::Bias(index) => {
                 let WeightEntry::Dense(t) = &entry else {
                     return Err(Error::tensor(name, "must be dense f32 values, not packed"));
                 };
                 let (buffer, offset) = match role {
                     Role::Norm(_) => (&self.norms, index * h),
+                    Role::HeadNorm(_) => (&self.head_norms, index * self.config.head_dim),
                     _ => (&self.biases, index),
                 };
                 self.k.queue.write_buffer(
@@ -288,7 +295,15 @@ impl WgslDecoderBuilder {
             });
         }
         let head = self.head;
-        let slots = plan_slots(c, &embedding, head.as_ref(), &layers, self.k.uniform_align);
+        let rotary = Rotary::new(c);
+        let slots = plan_slots(
+            c,
+            &rotary,
+            &embedding,
+            head.as_ref(),
+            &layers,
+            self.k.uniform_align,
+        );
         let params = self.k.uniform("params", slots.0.bytes());
         Ok(WgslDecoder {
             id: NEXT_MODEL_ID.fetch_add(1, Ordering::Relaxed),
@@ -298,10 +313,11 @@ impl WgslDecoderBuilder {
             head,
             layers,
             norms: self.norms,
+            head_norms: self.head_norms,
             biases: self.biases,
             params,
             slots: slots.1,
-            inverse_frequencies: crate::decoder::rotary::inverse_frequencies(&self.config),
+            rotary,
         })
     }
 }
@@ -309,20 +325,19 @@ impl WgslDecoderBuilder {
 /// Writes every dispatch's static parameters and remembers where each went.
 fn plan_slots(
     c: &ModelConfig,
+    rotary: &Rotary,
     embedding: &GpuMatrix,
     head: Option<&GpuMatrix>,
     layers: &[Layer],
     align: u64,
 ) -> (ParamSlots, Slots) {
     let mut p = ParamSlots::new(align);
-    let norm = |p: &mut ParamSlots, index: usize, use_head: u32| {
-        p.push(&norm_words(
-            c.hidden_size,
-            index * c.hidden_size,
-            use_head != 0,
-            c.rms_norm_eps,
-        ))
+    let (h, hd) = (c.hidden_size, c.head_dim);
+    let n = norms_per_layer(c);
+    let norm = |p: &mut ParamSlots, index: usize, use_head: bool, add: bool| {
+        p.push(&norm_words(h, index * h, use_head, add, c.rms_norm_eps))
     };
+    let embed_scale = c.variant.embedding_scale;
     let embed: Vec<u64> = embedding
         .chunks
         .iter()
@@ -337,75 +352,128 @@ fn plan_slots(
                 asym,
                 kind,
                 ch.row0 as u32,
+                u32::from(embed_scale.is_some()),
+                embed_scale.unwrap_or(1.0).to_bits(),
             ])
         })
         .collect();
+    let sandwich = c.variant.sandwich_norms;
+    let qkv_width = c.num_heads * hd + 2 * c.num_kv_heads * hd;
+    let scale = c.attention_scale();
     let mut layer_slots = Vec::with_capacity(layers.len());
-    let hd = c.head_dim as u32;
     for (l, layer) in layers.iter().enumerate() {
-        let attn_norm = norm(&mut p, 2 * l, 0);
-        let ffn_norm = norm(&mut p, 2 * l + 1, 0);
-        let qkv_width = c.num_heads * c.head_dim + 2 * c.num_kv_heads * c.head_dim;
+        let attn_norm = norm(&mut p, n * l, false, false);
+        let ffn_norm = norm(&mut p, n * l + 1, false, false);
+        // With sandwich norms the output and down products write a scratch row that the
+        // norm then adds into x; without, they accumulate into x themselves.
+        let post_attn_norm = sandwich.then(|| norm(&mut p, n * l + 2, false, true));
+        let post_ffn_norm = sandwich.then(|| norm(&mut p, n * l + 3, false, true));
+        let bias_offset = (l * qkv_width) as u32;
+        let has_bias = u32::from(c.attention_bias);
+        // The head norm adds the biases before norming, so rope_kv must not add them again.
+        let head_norm = c.variant.qk_norm.then(|| {
+            p.push(&head_norm_words(
+                (c.num_heads, c.num_kv_heads, hd),
+                c.rms_norm_eps,
+                2 * l * hd,
+                bias_offset,
+                c.attention_bias,
+            ))
+        });
         let rope = p.push(&[
             c.num_heads as u32,
             c.num_kv_heads as u32,
-            hd,
-            0,
-            (l * qkv_width) as u32,
-            u32::from(c.attention_bias),
+            hd as u32,
+            rotary.set_of(l) as u32,
+            bias_offset,
+            if head_norm.is_some() { 0 } else { has_bias },
             0,
             0,
         ]);
-        layer_slots.push((
+        let attention = p.push(&attention_words(c, c.attention_window(l), scale));
+        layer_slots.push(LayerSlots {
             attn_norm,
             ffn_norm,
+            post_attn_norm,
+            post_ffn_norm,
+            head_norm,
             rope,
-            matrix_slots(&mut p, &layer.qkv, false, false),
-            matrix_slots(&mut p, &layer.output, true, false),
-            matrix_slots(&mut p, &layer.gate_up, false, false),
-            matrix_slots(&mut p, &layer.down, true, false),
-        ));
+            attention,
+            qkv: matrix_slots(&mut p, &layer.qkv, false, false),
+            output: matrix_slots(&mut p, &layer.output, !sandwich, false),
+            gate_up: matrix_slots(&mut p, &layer.gate_up, false, false),
+            down: matrix_slots(&mut p, &layer.down, !sandwich, false),
+        });
     }
-    let final_norm = norm(&mut p, 2 * c.num_layers, 1);
+    let final_norm = norm(&mut p, n * c.num_layers, true, false);
     let head_slots = matrix_slots(&mut p, head.unwrap_or(embedding), false, true);
-    let scale = 1.0 / (c.head_dim as f32).sqrt();
-    let attention = p.push(&[
-        c.num_heads as u32,
-        c.num_kv_heads as u32,
-        hd,
-        0,
-        scale.to_bits(),
-    ]);
-    let swiglu = p.push(&[c.intermediate_size as u32, 0, 0, 0]);
+    let gated = p.push(&gated_words(c.intermediate_size, c.variant.activation));
     let argmax = p.push(&[c.vocab_size as u32, 0, 0, 0]);
     let slots = Slots {
         embed,
-        layers: layer_slots
-            .into_iter()
-            .map(
-                |(attn_norm, ffn_norm, rope, qkv, output, gate_up, down)| super::LayerSlots {
-                    attn_norm,
-                    ffn_norm,
-                    rope,
-                    qkv,
-                    output,
-                    gate_up,
-                    down,
-                },
-            )
-            .collect(),
+        layers: layer_slots,
         final_norm,
         head: head_slots,
-        attention,
-        swiglu,
+        gated,
         argmax,
     };
     (p, slots)
 }
 
+/// The parameter words of the attention kernel: `window` 0 means every earlier position.
+pub(crate) fn attention_words(c: &ModelConfig, window: Option<usize>, scale: f32) -> [u32; 5] {
+    [
+        c.num_heads as u32,
+        c.num_kv_heads as u32,
+        c.head_dim as u32,
+        window.unwrap_or(0) as u32,
+        scale.to_bits(),
+    ]
+}
+
+/// The parameter words of the gated activation over rows of `inner`.
+pub(crate) fn gated_words(inner: usize, activation: Activation) -> [u32; 4] {
+    let act = match activation {
+        Activation::Silu => 0,
+        Activation::GeluTanh => 1,
+    };
+    [inner as u32, act, 0, 0]
+}
+
+/// The parameter words of the q/k head norm, its weights from `weight_offset` (q's, then
+/// k's `head_dim` later); 1/head_dim is computed here, as cpu::ops::rms_norm_in_place does.
+/// `heads` is `(q heads, kv heads, head_dim)`.
+pub(crate) fn head_norm_words(
+    heads: (usize, usize, usize),
+    eps: f32,
+    weight_offset: usize,
+    bias_offset: u32,
+    has_bias: bool,
+) -> [u32; 8] {
+    let (q_heads, kv_heads, head_dim) = heads;
+    let inv_cols = 1.0 / head_dim as f32;
+    [
+        q_heads as u32,
+        kv_heads as u32,
+        head_dim as u32,
+        weight_offset as u32,
+        bias_offset,
+        u32::from(has_bias),
+        eps.to_bits(),
+        inv_cols.to_bits(),
+    ]
+}
+
 /// The parameter words of an RMS norm over rows of `cols` with weights from `offset`:
-/// 1/cols is computed here, as cpu_model::ops::rms_norm computes it.
-pub(crate) fn norm_words(cols: usize, offset: usize, use_head: bool, eps: f32) -> [u32; 8] {
+/// 1/cols is computed here, as cpu::ops::rms_norm computes it. With `add` the normed rows are
+/// added into the output (the sandwich norms' residual add) instead of replacing it.
+pub(crate) fn norm_words(
+    cols: usize,
+    offset: usize,
+    use_head: bool,
+    add: bool,
+    eps: f32,
+) -> [u32; 8] {
     let inv_cols = 1.0 / cols as f32;
     [
         cols as u32,
@@ -413,7 +481,7 @@ pub(crate) fn norm_words(cols: usize, offset: usize, use_head: bool, eps: f32) -
         u32::from(use_head),
         eps.to_bits(),
         inv_cols.to_bits(),
-        0,
+        u32::from(add),
         0,
         0,
     ]

@@ -43,13 +43,16 @@ pub(super) struct MatOp {
 pub(super) struct LayerPlan {
     pub(super) attn_norm: wgpu::BindGroup,
     pub(super) qkv: MatOp,
+    pub(super) head_norm: Option<wgpu::BindGroup>,
     pub(super) rope: wgpu::BindGroup,
     pub(super) attention: wgpu::BindGroup,
     pub(super) output: MatOp,
+    pub(super) post_attn_norm: Option<wgpu::BindGroup>,
     pub(super) ffn_norm: wgpu::BindGroup,
     pub(super) gate_up: MatOp,
-    pub(super) swiglu: wgpu::BindGroup,
+    pub(super) gated: wgpu::BindGroup,
     pub(super) down: MatOp,
+    pub(super) post_ffn_norm: Option<wgpu::BindGroup>,
 }
 
 /// Scratch buffers and every bind group of a forward pass, built once per size.
@@ -99,7 +102,7 @@ impl WgslDecoder {
         let gate_up = f32s("gate_up", seq_cap * 2 * inner)?;
         let inner_buf = f32s("inner", seq_cap * inner)?;
         let tokens = f32s("tokens", seq_cap)?;
-        let rope = f32s("rope", seq_cap * hd)?;
+        let rope = f32s("rope", self.rotary.set_count() * seq_cap * hd)?;
         let row_bytes = (c.vocab_size * 4) as u64;
         let head_cap = ((k.max_binding / row_bytes) as usize).clamp(1, seq_cap);
         let logits = k.storage(
@@ -113,6 +116,25 @@ impl WgslDecoder {
         let call = k.uniform("call", &call_bytes(0, 0, 0, 0, 0));
         let params = &self.params;
         let slot = |offset: u64| (params, offset);
+        // With sandwich norms the output and down products land here, to be normed and
+        // added into x; without, they accumulate into x directly.
+        let projected = if c.variant.sandwich_norms {
+            Some(f32s("projected", seq_cap * h)?)
+        } else {
+            None
+        };
+        let sublayer_out = projected.as_ref().unwrap_or(&x);
+        let add_norm = |offset: Option<u64>| {
+            offset.map(|o| {
+                k.bind(
+                    &k.rms_norm,
+                    &call,
+                    slot(o),
+                    &[sublayer_out, &self.norms],
+                    &[&x],
+                )
+            })
+        };
 
         let embed = self
             .embedding
@@ -148,6 +170,15 @@ impl WgslDecoder {
                     &[&normed],
                 ),
                 qkv: mat_op(&w.qkv, &s.qkv, &normed, &qkv),
+                head_norm: s.head_norm.map(|o| {
+                    k.bind(
+                        &k.head_norm,
+                        &call,
+                        slot(o),
+                        &[&self.biases, &self.head_norms],
+                        &[&qkv],
+                    )
+                }),
                 rope: k.bind(
                     &k.rope_kv,
                     &call,
@@ -158,11 +189,12 @@ impl WgslDecoder {
                 attention: k.bind(
                     &k.attention,
                     &call,
-                    slot(self.slots.attention),
+                    slot(s.attention),
                     &[&q, &keys[l], &values[l]],
                     &[&attended],
                 ),
-                output: mat_op(&w.output, &s.output, &attended, &x),
+                output: mat_op(&w.output, &s.output, &attended, sublayer_out),
+                post_attn_norm: add_norm(s.post_attn_norm),
                 ffn_norm: k.bind(
                     &k.rms_norm,
                     &call,
@@ -171,14 +203,15 @@ impl WgslDecoder {
                     &[&normed],
                 ),
                 gate_up: mat_op(&w.gate_up, &s.gate_up, &normed, &gate_up),
-                swiglu: k.bind(
-                    &k.swiglu,
+                gated: k.bind(
+                    &k.gated,
                     &call,
-                    slot(self.slots.swiglu),
+                    slot(self.slots.gated),
                     &[&gate_up],
                     &[&inner_buf],
                 ),
-                down: mat_op(&w.down, &s.down, &inner_buf, &x),
+                down: mat_op(&w.down, &s.down, &inner_buf, sublayer_out),
+                post_ffn_norm: add_norm(s.post_ffn_norm),
             })
             .collect();
         let final_norm = k.bind(

@@ -7,6 +7,7 @@ use super::builder::matrix_slots;
 use super::cache::{bind_matmul, encode_matmul};
 use super::kernels::{call_bytes, dispatch, dispatch_threads, Kernels, ParamSlots};
 use super::matrix::{GpuMatrix, Part, Storage};
+use crate::config::Activation;
 use crate::decoder::cpu::ops;
 use crate::error::Result;
 use crate::quant::kernels::{dense_matmul, packed_matmul, ActivationQ8, DenseMatrix};
@@ -76,13 +77,33 @@ pub async fn run_kernel_checks(
         }
     }
     out.push(quantize_check(&k, &mut rng).await?);
-    out.push(embed_check(&k, &mut rng).await?);
+    out.push(embed_check(&k, &mut rng, None).await?);
+    out.push(embed_check(&k, &mut rng, Some(24f32.sqrt())).await?);
     out.push(rms_norm_check(&k, &mut rng).await?);
-    out.push(rope_check(&k, &mut rng).await?);
-    for (start, seq) in [(0, 1), (4, 3), (70, 2)] {
-        out.push(attention_check(&k, &mut rng, start, seq).await?);
+    out.push(norm_add_check(&k, &mut rng).await?);
+    for (hd, bias) in [(64, true), (16, false), (256, false)] {
+        out.push(head_norm_check(&k, &mut rng, hd, bias).await?);
     }
-    out.push(swiglu_check(&k, &mut rng).await?);
+    for table in [0, 1] {
+        out.push(rope_check(&k, &mut rng, table).await?);
+    }
+    let default_scale = 1.0 / (HEAD_DIM as f32).sqrt();
+    for (start, seq, window, scale) in [
+        (0, 1, None, default_scale),
+        (4, 3, None, default_scale),
+        (70, 2, None, default_scale),
+        // Sliding windows: shorter than the context, longer than one workgroup's 64 keys,
+        // and wider than every position seen so far.
+        (4, 3, Some(5), 0.2),
+        (70, 9, Some(5), 0.2),
+        (70, 2, Some(66), 0.2),
+        (2, 3, Some(10), 0.2),
+    ] {
+        out.push(attention_check(&k, &mut rng, start, seq, window, scale).await?);
+    }
+    for activation in [Activation::Silu, Activation::GeluTanh] {
+        out.push(gated_check(&k, &mut rng, activation).await?);
+    }
     out.push(argmax_check(&k, &mut rng).await?);
     Ok(out)
 }
@@ -311,7 +332,8 @@ async fn quantize_check(k: &Kernels, rng: &mut Rng) -> Result<KernelCheck> {
     })
 }
 
-async fn embed_check(k: &Kernels, rng: &mut Rng) -> Result<KernelCheck> {
+/// Embedding rows, then (Gemma) `row · scale` as the CPU decoder's `*v *= scale`.
+async fn embed_check(k: &Kernels, rng: &mut Rng, scale: Option<f32>) -> Result<KernelCheck> {
     let (rows, cols) = (50, 64);
     let w = random(rng, rows * cols, 1.0);
     let p = PackedMatrix::quantize("embedding", &w, rows, cols, QuantScheme::DEFAULT)?;
@@ -321,6 +343,9 @@ async fn embed_check(k: &Kernels, rng: &mut Rng) -> Result<KernelCheck> {
     let mut cpu = vec![0f32; tokens.len() * cols];
     for (row, &t) in cpu.chunks_exact_mut(cols).zip(&tokens) {
         p.dequantize_row(t as usize, row);
+        if let Some(scale) = scale {
+            row.iter_mut().for_each(|v| *v *= scale);
+        }
     }
     let mut slots = ParamSlots::new(k.uniform_align);
     let (kind, asym, f16, group) = super::builder::storage_words(m.storage);
@@ -337,6 +362,8 @@ async fn embed_check(k: &Kernels, rng: &mut Rng) -> Result<KernelCheck> {
                 asym,
                 kind,
                 ch.row0 as u32,
+                u32::from(scale.is_some()),
+                scale.unwrap_or(1.0).to_bits(),
             ])
         })
         .collect();
@@ -373,7 +400,11 @@ async fn embed_check(k: &Kernels, rng: &mut Rng) -> Result<KernelCheck> {
     )
     .await?;
     Ok(check(
-        format!("embedding rows (int4 g32 asym, {} chunks)", m.chunks.len()),
+        format!(
+            "embedding rows (int4 g32 asym, {} chunks){}",
+            m.chunks.len(),
+            scale.map_or(String::new(), |s| format!(", scaled by {s}"))
+        ),
         &gpu[0],
         &cpu,
         0.0,
@@ -389,7 +420,7 @@ async fn rms_norm_check(k: &Kernels, rng: &mut Rng) -> Result<KernelCheck> {
     let mut cpu = vec![0f32; rows * cols];
     ops::rms_norm(&x, &w, eps, &mut cpu);
     let mut slots = ParamSlots::new(k.uniform_align);
-    let slot = slots.push(&super::builder::norm_words(cols, 0, false, eps));
+    let slot = slots.push(&super::builder::norm_words(cols, 0, false, false, eps));
     let params = k.uniform("params", slots.bytes());
     let call = k.uniform("call", &call_bytes(rows, 0, 1, 0, 1));
     let (xb, wb) = (storage_f32(k, "x", &x)?, storage_f32(k, "w", &w)?);
@@ -413,30 +444,148 @@ async fn rms_norm_check(k: &Kernels, rng: &mut Rng) -> Result<KernelCheck> {
     ))
 }
 
+/// The sandwich norm: a sublayer's output normed and added into the residual stream, as the
+/// CPU's `rms_norm_in_place` then `x += projected`.
+async fn norm_add_check(k: &Kernels, rng: &mut Rng) -> Result<KernelCheck> {
+    let (rows, cols, eps) = (3, 640, 1e-6f32);
+    let mut projected = random(rng, rows * cols, 2.0);
+    let x = random(rng, rows * cols, 3.0);
+    let w: Vec<f32> = (0..cols).map(|_| rng.random_range(-2f32..2.0)).collect();
+    // The weights sit after another norm's, as in the decoder's norms buffer.
+    let mut weights = random(rng, cols, 1.0);
+    weights.extend_from_slice(&w);
+    let (xb, pb, wb) = (
+        storage_f32(k, "x", &x)?,
+        storage_f32(k, "projected", &projected)?,
+        storage_f32(k, "w", &weights)?,
+    );
+    let mut cpu = x;
+    ops::rms_norm_in_place(&mut projected, &w, eps);
+    cpu.iter_mut().zip(&projected).for_each(|(a, b)| *a += b);
+    let mut slots = ParamSlots::new(k.uniform_align);
+    let slot = slots.push(&super::builder::norm_words(cols, cols, false, true, eps));
+    let params = k.uniform("params", slots.bytes());
+    let call = k.uniform("call", &call_bytes(rows, 0, 1, 0, 1));
+    let g = k.bind(&k.rms_norm, &call, (&params, slot), &[&pb, &wb], &[&xb]);
+    let gpu = run(
+        k,
+        |p| dispatch(p, &k.rms_norm, &g, (rows as u32, 1, 1)),
+        &[(&xb, rows * cols)],
+    )
+    .await?;
+    Ok(check(
+        format!("rms_norm added into x (sandwich norm): {rows}×{cols}"),
+        &gpu[0],
+        &cpu,
+        0.0,
+    ))
+}
+
+/// Gemma's q/k norms in place in q|k|v rows (biases first when there are any), against
+/// the CPU's bias add and `rms_norm_in_place` over rows of `head_dim`.
+async fn head_norm_check(
+    k: &Kernels,
+    rng: &mut Rng,
+    hd: usize,
+    has_bias: bool,
+) -> Result<KernelCheck> {
+    let seq = 3;
+    let (qw, kvw) = (HEADS * hd, KV_HEADS * hd);
+    let width = qw + 2 * kvw;
+    let layer = 1;
+    let qkv = random(rng, seq * width, 2.0);
+    // Two layers' biases and norms; the check uses the second's.
+    let bias = random(rng, 2 * width, 0.5);
+    let norms = random(rng, 2 * 2 * hd, 1.5);
+    let layer_bias = &bias[layer * width..(layer + 1) * width];
+    let (q_norm, k_norm) = norms[2 * layer * hd..2 * (layer + 1) * hd].split_at(hd);
+    let eps = 1e-6f32;
+    let mut cpu = qkv.clone();
+    for row in cpu.chunks_exact_mut(width) {
+        if has_bias {
+            row.iter_mut().zip(layer_bias).for_each(|(v, b)| *v += b);
+        }
+        ops::rms_norm_in_place(&mut row[..qw], q_norm, eps);
+        ops::rms_norm_in_place(&mut row[qw..qw + kvw], k_norm, eps);
+    }
+    let mut slots = ParamSlots::new(k.uniform_align);
+    let slot = slots.push(&super::builder::head_norm_words(
+        (HEADS, KV_HEADS, hd),
+        eps,
+        2 * layer * hd,
+        (layer * width) as u32,
+        has_bias,
+    ));
+    let params = k.uniform("params", slots.bytes());
+    let call = k.uniform("call", &call_bytes(seq, 0, 1, 0, 1));
+    let (qkv_b, bias_b, norms_b) = (
+        storage_f32(k, "qkv", &qkv)?,
+        storage_f32(k, "bias", &bias)?,
+        storage_f32(k, "norms", &norms)?,
+    );
+    let g = k.bind(
+        &k.head_norm,
+        &call,
+        (&params, slot),
+        &[&bias_b, &norms_b],
+        &[&qkv_b],
+    );
+    let gpu = run(
+        k,
+        |p| {
+            dispatch(
+                p,
+                &k.head_norm,
+                &g,
+                ((HEADS + 2 * KV_HEADS) as u32, seq as u32, 1),
+            )
+        },
+        &[(&qkv_b, qkv.len())],
+    )
+    .await?;
+    Ok(check(
+        format!(
+            "q/k head norms{}: 3 tokens, 4/2 heads, head_dim {hd}",
+            if has_bias { " after biases" } else { "" }
+        ),
+        &gpu[0],
+        &cpu,
+        0.0,
+    ))
+}
+
 /// Shapes shared by the rotary and attention checks: 4 query heads over 2 kv heads.
 const HEADS: usize = 4;
 const KV_HEADS: usize = 2;
 const HEAD_DIM: usize = 64;
 const CAPACITY: usize = 80;
 
-async fn rope_check(k: &Kernels, rng: &mut Rng) -> Result<KernelCheck> {
+/// Rotation with frequency set `table` of two (Gemma's sliding layers use the second).
+async fn rope_check(k: &Kernels, rng: &mut Rng, table: usize) -> Result<KernelCheck> {
     let (seq, start, hd) = (3, 5, HEAD_DIM);
     let (qw, kvw) = (HEADS * hd, KV_HEADS * hd);
     let width = qw + 2 * kvw;
     let qkv = random(rng, seq * width, 1.0);
     let bias = random(rng, width, 0.1);
     let half = hd / 2;
-    let inv: Vec<f32> = (0..half)
-        .map(|i| 1.0 / 10000f32.powf(2.0 * i as f32 / hd as f32))
+    let sets: Vec<(Vec<f32>, Vec<f32>)> = [1_000_000f32, 10_000.0]
+        .iter()
+        .map(|base| {
+            let inv: Vec<f32> = (0..half)
+                .map(|i| 1.0 / base.powf(2.0 * i as f32 / hd as f32))
+                .collect();
+            let (mut cos, mut sin) = (Vec::new(), Vec::new());
+            for pos in start..start + seq {
+                for &f in &inv {
+                    let (s, c) = (pos as f32 * f).sin_cos();
+                    cos.push(c);
+                    sin.push(s);
+                }
+            }
+            (cos, sin)
+        })
         .collect();
-    let (mut cos, mut sin) = (Vec::new(), Vec::new());
-    for pos in start..start + seq {
-        for &f in &inv {
-            let (s, c) = (pos as f32 * f).sin_cos();
-            cos.push(c);
-            sin.push(s);
-        }
-    }
+    let (cos, sin) = &sets[table];
     // CPU: bias, then rotate q and k; v is copied.
     let mut q = Vec::new();
     let mut kk = Vec::new();
@@ -447,8 +596,8 @@ async fn rope_check(k: &Kernels, rng: &mut Rng) -> Result<KernelCheck> {
         kk.extend_from_slice(&row[qw..qw + kvw]);
         v.extend_from_slice(&row[qw + kvw..]);
     }
-    ops::rope(&mut q, HEADS, hd, &cos, &sin);
-    ops::rope(&mut kk, KV_HEADS, hd, &cos, &sin);
+    ops::rope(&mut q, HEADS, hd, cos, sin);
+    ops::rope(&mut kk, KV_HEADS, hd, cos, sin);
     let mut cache_k = vec![0f32; KV_HEADS * CAPACITY * hd];
     let mut cache_v = vec![0f32; KV_HEADS * CAPACITY * hd];
     for t in 0..seq {
@@ -460,14 +609,27 @@ async fn rope_check(k: &Kernels, rng: &mut Rng) -> Result<KernelCheck> {
         }
     }
     let mut slots = ParamSlots::new(k.uniform_align);
-    let slot = slots.push(&[HEADS as u32, KV_HEADS as u32, hd as u32, 0, 0, 1, 0, 0]);
+    let slot = slots.push(&[
+        HEADS as u32,
+        KV_HEADS as u32,
+        hd as u32,
+        table as u32,
+        0,
+        1,
+        0,
+        0,
+    ]);
     let params = k.uniform("params", slots.bytes());
     let call = k.uniform("call", &call_bytes(seq, start, 1, 0, CAPACITY));
-    let table: Vec<f32> = cos.iter().chain(&sin).copied().collect();
+    let tables: Vec<f32> = sets
+        .iter()
+        .flat_map(|(c, s)| c.iter().chain(s))
+        .copied()
+        .collect();
     let (qkv_b, bias_b, rope_b) = (
         storage_f32(k, "qkv", &qkv)?,
         storage_f32(k, "bias", &bias)?,
-        storage_f32(k, "rope", &table)?,
+        storage_f32(k, "rope", &tables)?,
     );
     let zeros = vec![0f32; cache_k.len()];
     let q_b = storage_f32(k, "q", &vec![0f32; q.len()])?;
@@ -492,7 +654,7 @@ async fn rope_check(k: &Kernels, rng: &mut Rng) -> Result<KernelCheck> {
     let gpu_all: Vec<f32> = gpu.concat();
     let cpu_all: Vec<f32> = [q, cache_k, cache_v].concat();
     Ok(check(
-        "rope + bias + kv write: 3 tokens at 5, 4/2 heads".into(),
+        format!("rope (table {table} of 2) + bias + kv write: 3 tokens at 5, 4/2 heads"),
         &gpu_all,
         &cpu_all,
         0.0,
@@ -504,6 +666,8 @@ async fn attention_check(
     rng: &mut Rng,
     start: usize,
     seq: usize,
+    window: Option<usize>,
+    scale: f32,
 ) -> Result<KernelCheck> {
     let hd = HEAD_DIM;
     let q = random(rng, seq * HEADS * hd, 2.0);
@@ -516,13 +680,18 @@ async fn attention_check(
         head_dim: hd,
         start,
         stride: CAPACITY,
-        scale: 1.0 / (hd as f32).sqrt(),
-        window: None,
+        scale,
+        window,
     };
     ops::attention(&q, &keys, &values, &shape, &mut cpu);
     let mut slots = ParamSlots::new(k.uniform_align);
-    let scale = shape.scale;
-    let slot = slots.push(&[HEADS as u32, KV_HEADS as u32, hd as u32, 0, scale.to_bits()]);
+    let slot = slots.push(&[
+        HEADS as u32,
+        KV_HEADS as u32,
+        hd as u32,
+        window.unwrap_or(0) as u32,
+        scale.to_bits(),
+    ]);
     let params = k.uniform("params", slots.bytes());
     let call = k.uniform("call", &call_bytes(seq, start, 1, 0, CAPACITY));
     let (qb, kb, vb) = (
@@ -545,32 +714,48 @@ async fn attention_check(
     )
     .await?;
     Ok(check(
-        format!("attention: {seq} token(s) at {start}, 4 heads over 2 kv heads, head_dim 64"),
+        format!(
+            "attention: {seq} token(s) at {start}, 4 heads over 2 kv heads, head_dim 64, {}",
+            window.map_or("all positions".into(), |w| format!(
+                "window {w}, scale {scale}"
+            ))
+        ),
         &gpu[0],
         &cpu,
         0.0,
     ))
 }
 
-async fn swiglu_check(k: &Kernels, rng: &mut Rng) -> Result<KernelCheck> {
+/// The gated activation, SiLU (llama, qwen2) or GELU's tanh form (Gemma).
+async fn gated_check(k: &Kernels, rng: &mut Rng, activation: Activation) -> Result<KernelCheck> {
     let (seq, inner) = (3, 160);
-    let gate_up = random(rng, seq * 2 * inner, 4.0);
+    let mut gate_up = random(rng, seq * 2 * inner, 4.0);
+    // Far tails too, where e^(−x) saturates.
+    gate_up[0] = 30.0;
+    gate_up[1] = -30.0;
+    gate_up[2] = 100.0;
+    gate_up[3] = -100.0;
     let mut cpu = vec![0f32; seq * inner];
-    ops::gated(crate::config::Activation::Silu, &gate_up, inner, &mut cpu);
+    ops::gated(activation, &gate_up, inner, &mut cpu);
     let mut slots = ParamSlots::new(k.uniform_align);
-    let slot = slots.push(&[inner as u32, 0, 0, 0]);
+    let slot = slots.push(&super::builder::gated_words(inner, activation));
     let params = k.uniform("params", slots.bytes());
     let call = k.uniform("call", &call_bytes(seq, 0, 1, 0, 1));
     let gb = storage_f32(k, "gate_up", &gate_up)?;
     let out = k.storage("out", (cpu.len() * 4) as u64, wgpu::BufferUsages::COPY_SRC)?;
-    let g = k.bind(&k.swiglu, &call, (&params, slot), &[&gb], &[&out]);
+    let g = k.bind(&k.gated, &call, (&params, slot), &[&gb], &[&out]);
     let gpu = run(
         k,
-        |p| dispatch_threads(p, &k.swiglu, &g, seq * inner),
+        |p| dispatch_threads(p, &k.gated, &g, seq * inner),
         &[(&out, cpu.len())],
     )
     .await?;
-    Ok(check(format!("swiglu: {seq}×{inner}"), &gpu[0], &cpu, 0.0))
+    Ok(check(
+        format!("gated {activation:?}: {seq}×{inner}"),
+        &gpu[0],
+        &cpu,
+        0.0,
+    ))
 }
 
 async fn argmax_check(k: &Kernels, rng: &mut Rng) -> Result<KernelCheck> {

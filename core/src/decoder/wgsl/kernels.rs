@@ -48,7 +48,8 @@ pub(crate) struct Kernels {
     pub(crate) rms_norm: Kernel,
     pub(crate) rope_kv: Kernel,
     pub(crate) attention: Kernel,
-    pub(crate) swiglu: Kernel,
+    pub(crate) gated: Kernel,
+    pub(crate) head_norm: Kernel,
     pub(crate) embed: Kernel,
     pub(crate) argmax: Kernel,
     /// Bound where a kernel declares a buffer the matrix at hand lacks (minimums).
@@ -162,7 +163,8 @@ impl Kernels {
         let rms_norm = single("rms_norm", include_str!("shaders/rms_norm.wgsl"), 2, 1);
         let rope_kv = single("rope_kv", include_str!("shaders/rope_kv.wgsl"), 3, 3);
         let attention = single("attention", include_str!("shaders/attention.wgsl"), 3, 1);
-        let swiglu = single("swiglu", include_str!("shaders/swiglu.wgsl"), 1, 1);
+        let gated = single("gated", include_str!("shaders/gated.wgsl"), 1, 1);
+        let head_norm = single("head_norm", include_str!("shaders/head_norm.wgsl"), 2, 1);
         let embed = single("embed", include_str!("shaders/embed.wgsl"), 4, 1);
         let argmax = single("argmax", include_str!("shaders/argmax.wgsl"), 1, 1);
         let unused_binding = device.create_buffer(&wgpu::BufferDescriptor {
@@ -181,7 +183,8 @@ impl Kernels {
             rms_norm,
             rope_kv,
             attention,
-            swiglu,
+            gated,
+            head_norm,
             embed,
             argmax,
             unused_binding,

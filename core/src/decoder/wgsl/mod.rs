@@ -1,7 +1,8 @@
-//! The llama-family decoder on wgpu in hand-written WGSL: the same math as
-//! [`crate::decoder::cpu`] (int8 activation blocks against packed int4/int8 weights, the same
-//! rotary tables, attention and SwiGLU), on Vulkan natively and the browser's WebGPU on
-//! wasm32.
+//! The decoder of every [`crate::arch`] family (llama, qwen2, gemma3) on wgpu in hand-written
+//! WGSL: the same math as [`crate::decoder::cpu`] (int8 activation blocks against packed
+//! int4/int8 weights, the same rotary tables, attention and gated MLP, and Gemma 3's q/k
+//! norms, sandwich norms, scaled embedding and sliding windows), on Vulkan natively and the
+//! browser's WebGPU on wasm32.
 //!
 //! Weights stay in the packed layout of [`crate::quant::PackedMatrix`]; q|k|v and gate|up
 //! are stacked into one matrix each, as the CPU path does, by writing each part at its row
@@ -50,7 +51,14 @@ struct MatSlots {
 struct LayerSlots {
     attn_norm: u64,
     ffn_norm: u64,
+    /// Sandwich norms (Gemma): normed outputs added into x.
+    post_attn_norm: Option<u64>,
+    post_ffn_norm: Option<u64>,
+    /// Per-head q/k norm (Gemma).
+    head_norm: Option<u64>,
     rope: u64,
+    /// Per layer: sliding layers have their own window.
+    attention: u64,
     qkv: MatSlots,
     output: MatSlots,
     gate_up: MatSlots,
@@ -63,12 +71,11 @@ struct Slots {
     layers: Vec<LayerSlots>,
     final_norm: u64,
     head: MatSlots,
-    attention: u64,
-    swiglu: u64,
+    gated: u64,
     argmax: u64,
 }
 
-/// A llama / qwen2 decoder whose weights live in GPU buffers, with every pipeline compiled
+/// A llama / qwen2 / gemma3 decoder whose weights live in GPU buffers, with every pipeline compiled
 /// once at creation.
 pub struct WgslDecoder {
     id: u64,
@@ -78,13 +85,17 @@ pub struct WgslDecoder {
     /// `None` when the head is the (tied) embedding.
     head: Option<GpuMatrix>,
     layers: Vec<Layer>,
-    /// attn_norm and ffn_norm of each layer, then the final norm, `hidden` values each.
+    /// attn_norm and ffn_norm of each layer (then post-attention and post-MLP norms with
+    /// sandwich norms), then the final norm, `hidden` values each.
     norms: wgpu::Buffer,
+    /// q and k norms of each layer (Gemma), `head_dim` values each, or a placeholder.
+    head_norms: wgpu::Buffer,
     /// q|k|v biases of each layer (qwen2), or a placeholder.
     biases: wgpu::Buffer,
     params: wgpu::Buffer,
     slots: Slots,
-    inverse_frequencies: Vec<f32>,
+    /// The rotary frequency sets (Gemma's sliding layers have their own).
+    rotary: crate::decoder::rotary::Rotary,
 }
 
 /// What a forward pass returns.
@@ -307,15 +318,13 @@ impl WgslDecoder {
         let q = &self.k.queue;
         let seq = chunk.len();
         q.write_buffer(&s.tokens, 0, bytemuck::cast_slice(chunk));
-        let half = self.inverse_frequencies.len();
-        let mut table = vec![0f32; 2 * seq * half];
-        let (cos, sin) = table.split_at_mut(seq * half);
-        for (t, pos) in (start..start + seq).enumerate() {
-            for (i, &f) in self.inverse_frequencies.iter().enumerate() {
-                let (s, c) = crate::decoder::rotary::rotation(pos, f);
-                cos[t * half + i] = c;
-                sin[t * half + i] = s;
-            }
+        // Each frequency set's cos then sin, set after set: rope_kv finds its layer's table
+        // at `set · 2 · seq · head_dim/2`.
+        let mut table = Vec::new();
+        for set in 0..self.rotary.set_count() {
+            let (cos, sin) = self.rotary.tables(set, start, seq);
+            table.extend(cos);
+            table.extend(sin);
         }
         q.write_buffer(&s.rope, 0, bytemuck::cast_slice(&table));
         q.write_buffer(&s.call, 0, &call_bytes(seq, start, 1, seq - 1, capacity));
@@ -333,6 +342,9 @@ impl WgslDecoder {
         for l in &s.layers {
             dispatch(pass, &k.rms_norm, &l.attn_norm, (seq as u32, 1, 1));
             encode_matmul(k, pass, &l.qkv, seq);
+            if let Some(g) = &l.head_norm {
+                dispatch(pass, &k.head_norm, g, (all_heads as u32, seq as u32, 1));
+            }
             dispatch_threads(pass, &k.rope_kv, &l.rope, seq * all_heads * half);
             dispatch(
                 pass,
@@ -341,10 +353,16 @@ impl WgslDecoder {
                 (c.num_heads as u32, seq as u32, 1),
             );
             encode_matmul(k, pass, &l.output, seq);
+            if let Some(g) = &l.post_attn_norm {
+                dispatch(pass, &k.rms_norm, g, (seq as u32, 1, 1));
+            }
             dispatch(pass, &k.rms_norm, &l.ffn_norm, (seq as u32, 1, 1));
             encode_matmul(k, pass, &l.gate_up, seq);
-            dispatch_threads(pass, &k.swiglu, &l.swiglu, seq * c.intermediate_size);
+            dispatch_threads(pass, &k.gated, &l.gated, seq * c.intermediate_size);
             encode_matmul(k, pass, &l.down, seq);
+            if let Some(g) = &l.post_ffn_norm {
+                dispatch(pass, &k.rms_norm, g, (seq as u32, 1, 1));
+            }
         }
     }
 

@@ -1,13 +1,16 @@
 // Causal grouped-query attention of one (token, head) per workgroup over the cached keys
-// and values up to the token's position, in the steps of cpu_model::ops::attention: scores
-// scaled by 1/sqrt(head_dim), e^(score − max) through shared_exp, their total in
-// shared_math::sum_strided's order, then Σ_j (p_j·recip(total))·v_j summed in j order.
+// and values up to the token's position (and no further back than the sliding window, when
+// the layer has one), in the steps of cpu::ops::attention: scores scaled by the model's
+// attention scale, e^(score − max) through shared_exp, their total in
+// shared_math::sum_strided's order (counted from the first key seen), then
+// Σ_j (p_j·recip(total))·v_j summed in j order.
 // Scores are recomputed in each pass rather than stored, so no buffer grows with context.
 struct Params {
     heads: u32,
     kv_heads: u32,
     head_dim: u32,
-    unused: u32,
+    // Positions a token sees, itself included (0: all).
+    window: u32,
     scale: f32,
     pad0: u32,
     pad1: u32,
@@ -54,6 +57,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let h = wid.x;
     let t = wid.y;
     let n = call.start + t + 1u;
+    // The first key seen: (pos + 1).saturating_sub(window), as the CPU.
+    let first = select(0u, n - min(n, p.window), p.window != 0u);
     let kv = h / (p.heads / p.kv_heads);
     let base = kv * call.capacity * hd;
     let q_base = (t * p.heads + h) * hd;
@@ -63,7 +68,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
 
     var local_max = bitcast<f32>(0xff7fffffu);
-    for (var j = lid; j < n; j += 64u) {
+    for (var j = first + lid; j < n; j += 64u) {
         local_max = max(local_max, score(base + j * hd));
     }
     red[lid] = local_max;
@@ -78,7 +83,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
 
     var local_total = 0.0;
-    for (var j = lid; j < n; j += 64u) {
+    for (var j = first + lid; j < n; j += 64u) {
         local_total = keep(local_total + shared_exp(score(base + j * hd) - m));
     }
     red[lid] = local_total;
@@ -92,7 +97,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let inv_total = shared_recip(red[0]);
 
     var acc: array<f32, 4>;
-    for (var j0 = 0u; j0 < n; j0 += 64u) {
+    for (var j0 = first; j0 < n; j0 += 64u) {
         let j = j0 + lid;
         if (j < n) {
             weights[lid] = keep(shared_exp(score(base + j * hd) - m) * inv_total);

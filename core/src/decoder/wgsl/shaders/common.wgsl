@@ -84,3 +84,15 @@ fn shared_rsqrt(x: f32) -> f32 {
     }
     return y;
 }
+
+// shared_math::silu, step for step.
+fn shared_silu(x: f32) -> f32 {
+    return keep(x * shared_recip(1.0 + shared_exp(-x)));
+}
+
+// shared_math::gelu_tanh, step for step: x · recip(1 + e^(−2u)), u = √(2/π)·(x + 0.044715·x³).
+fn shared_gelu_tanh(x: f32) -> f32 {
+    let cube = keep(keep(x * x) * x);
+    let u = keep(bitcast<f32>(0x3f4c422au) * keep(x + keep(bitcast<f32>(0x3d372713u) * cube)));
+    return keep(x * shared_recip(1.0 + shared_exp(keep(-2.0 * u))));
+}

@@ -1,5 +1,7 @@
 // Embedding rows of the tokens, dequantized as PackedMatrix::dequantize_row does. One
 // dispatch per stored chunk of rows; invocations whose token lies elsewhere do nothing.
+// Gemma scales each row afterwards (`scaled`), one product per value as the CPU's
+// `*v *= scale`.
 struct Params {
     rows: u32,
     cols: u32,
@@ -10,6 +12,10 @@ struct Params {
     // 0: int4, 1: int8, 2: dense f32.
     kind: u32,
     row0: u32,
+    scaled: u32,
+    scale: f32,
+    pad0: u32,
+    pad1: u32,
 }
 
 @group(0) @binding(1) var<uniform> p: Params;
@@ -32,6 +38,13 @@ fn group_value(i: u32, minimum: bool) -> f32 {
     return bitcast<f32>(w);
 }
 
+fn finish(v: f32) -> f32 {
+    if (p.scaled != 0u) {
+        return keep(v) * p.scale;
+    }
+    return v;
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -47,7 +60,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let r = token - p.row0;
     if (p.kind == 2u) {
-        out[id] = bitcast<f32>(q[r * p.cols + c]);
+        out[id] = finish(bitcast<f32>(q[r * p.cols + c]));
         return;
     }
     let si = r * p.scale_stride + c / p.group;
@@ -55,13 +68,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (p.kind == 0u) {
         let v = f32((q[r * (p.cols / 8u) + c / 8u] >> (4u * (c % 8u))) & 15u);
         if (p.asym != 0u) {
-            out[id] = keep(v * s) + group_value(si, true);
+            out[id] = finish(keep(v * s) + group_value(si, true));
         } else {
-            out[id] = (v - 8.0) * s;
+            out[id] = finish((v - 8.0) * s);
         }
     } else {
         let word = q[r * (p.cols / 4u) + c / 4u];
         let v = f32(bitcast<i32>(word << (24u - 8u * (c % 4u))) >> 24u);
-        out[id] = v * s;
+        out[id] = finish(v * s);
     }
 }

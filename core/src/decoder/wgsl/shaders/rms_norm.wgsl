@@ -1,13 +1,16 @@
 // out = x · rsqrt(Σx² · (1/cols) + eps) · w, one workgroup per row, in the steps of
 // cpu_model::ops::rms_norm (Σx² in shared_math::sum_strided's order).
 // The final norm (use_head) reads rows from call.head_row0 and writes them from row 0.
+// With `add` set (Gemma's sandwich norms) the normed row is added into out instead of
+// replacing it: out is then x, the residual stream, and the input the sublayer's output,
+// as cpu::ops::rms_norm_in_place followed by the CPU's residual add.
 struct Params {
     cols: u32,
     weight_offset: u32,
     use_head: u32,
     eps: f32,
     inv_cols: f32,
-    pad0: u32,
+    add: u32,
     pad1: u32,
     pad2: u32,
 }
@@ -42,6 +45,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     let inv = shared_rsqrt(keep(red[0] * p.inv_cols) + p.eps);
     for (var c = lid; c < p.cols; c += 64u) {
-        out[row * p.cols + c] = keep(keep(x[src + c] * inv) * weight[p.weight_offset + c]);
+        let v = keep(keep(x[src + c] * inv) * weight[p.weight_offset + c]);
+        if (p.add != 0u) {
+            out[row * p.cols + c] = out[row * p.cols + c] + v;
+        } else {
+            out[row * p.cols + c] = v;
+        }
     }
 }

@@ -6,7 +6,8 @@ struct Params {
     heads: u32,
     kv_heads: u32,
     head_dim: u32,
-    unused: u32,
+    // Which rotary table (frequency set) this layer uses.
+    table: u32,
     bias_offset: u32,
     has_bias: u32,
     pad0: u32,
@@ -16,7 +17,8 @@ struct Params {
 @group(0) @binding(1) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> qkv: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-// cos for every token, then sin for every token (call.seq × head_dim/2 each).
+// Per frequency set: cos for every token, then sin for every token (call.seq × head_dim/2
+// each).
 @group(0) @binding(4) var<storage, read> rope: array<f32>;
 @group(0) @binding(5) var<storage, read_write> q_out: array<f32>;
 @group(0) @binding(6) var<storage, read_write> keys: array<f32>;
@@ -43,8 +45,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         x1 += bias[p.bias_offset + e];
         x2 += bias[p.bias_offset + e + half];
     }
-    let c = rope[t * half + i];
-    let s = rope[call.seq * half + t * half + i];
+    let table = p.table * 2u * call.seq * half;
+    let c = rope[table + t * half + i];
+    let s = rope[table + call.seq * half + t * half + i];
     let pos = call.start + t;
     if (hh < p.heads) {
         let o = t * p.heads * hd + hh * hd + i;

@@ -1,8 +1,9 @@
-// silu(gate)·up = g·recip(1 + exp(−g))·u from gate|up rows of width 2·inner, in the steps
-// of cpu_model::ops::swiglu.
+// act(gate)·up from gate|up rows of width 2·inner, in the steps of cpu::ops::gated:
+// act is SiLU (g·recip(1 + exp(−g))) or GELU's tanh form (Gemma), both from common.wgsl.
 struct Params {
     inner: u32,
-    pad0: u32,
+    // 0: SiLU, 1: GELU (tanh approximation).
+    activation: u32,
     pad1: u32,
     pad2: u32,
 }
@@ -22,5 +23,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let i = id % p.inner;
     let g = gate_up[t * 2u * p.inner + i];
     let u = gate_up[t * 2u * p.inner + p.inner + i];
-    out[id] = keep(keep(g * shared_recip(1.0 + shared_exp(-g))) * u);
+    var a: f32;
+    if (p.activation == 1u) {
+        a = shared_gelu_tanh(g);
+    } else {
+        a = shared_silu(g);
+    }
+    out[id] = keep(a * u);
 }
