@@ -23,8 +23,8 @@
 //! different ids.
 //!
 //! Control pieces become special added tokens and user-defined pieces plain added tokens, both
-//! matched whole in the text; the BOS/EOS/UNK/padding pieces are special too even when typed
-//! otherwise (SentencePiece types `<unk>` as unknown, not control).
+//! matched whole in the text; the BOS/EOS/UNK/padding pieces that are neither become special
+//! too (SentencePiece types `<unk>` as unknown, not control), as transformers adds them.
 //!
 //! One deliberate difference from transformers: `tokenizer.ggml.add_space_prefix = false` turns
 //! the dummy prefix off for Llama-style vocabularies, as llama.cpp does; transformers ignores
