@@ -1,4 +1,5 @@
-//! Building the tokenizer from GGUF's `tokenizer.ggml.*` metadata.
+//! Building the tokenizer from GGUF's `tokenizer.ggml.*` metadata: byte-level BPE here,
+//! SentencePiece vocabularies in [`super::sentencepiece`].
 
 use super::pre_tokenizer::pipeline;
 use super::{Tokenizer, TokenizerSpecials};
@@ -13,15 +14,22 @@ const TOKEN_TYPE_CONTROL: i32 = 3;
 const TOKEN_TYPE_USER_DEFINED: i32 = 4;
 
 impl Tokenizer {
-    /// Builds the tokenizer that a GGUF file describes (byte-level BPE, `tokenizer.ggml.model =
-    /// gpt2`), with the pre-tokenizer named by `tokenizer.ggml.pre`.
+    /// Builds the tokenizer that a GGUF file describes: byte-level BPE (`tokenizer.ggml.model =
+    /// gpt2`) with the pre-tokenizer named by `tokenizer.ggml.pre`, or a SentencePiece
+    /// vocabulary (`llama`: Llama 2, TinyLlama, Gemma) rebuilt as Hugging Face transformers
+    /// rebuilds it.
     pub fn from_gguf(file: &GgufFile) -> Result<Self> {
         let err = |msg: String| Error::Tokenizer(format!("{}: {msg}", file.name()));
         let model = file.get_str("tokenizer.ggml.model")?;
-        if model != "gpt2" {
-            return Err(err(format!(
-                "tokenizer.ggml.model `{model}` is not supported (byte-level BPE `gpt2` is)"
-            )));
+        match model {
+            "gpt2" => {}
+            "llama" => return super::sentencepiece::build(file),
+            other => {
+                return Err(err(format!(
+                    "tokenizer.ggml.model `{other}` is not supported (byte-level BPE `gpt2` and \
+                     SentencePiece `llama` are)"
+                )))
+            }
         }
         let tokens = file.get_str_array("tokenizer.ggml.tokens")?;
         let merges = file.get_str_array("tokenizer.ggml.merges")?;

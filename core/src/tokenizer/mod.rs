@@ -7,6 +7,7 @@
 mod from_gguf;
 mod json_fast;
 mod pre_tokenizer;
+mod sentencepiece;
 mod stream;
 
 pub use stream::StreamDecoder;
