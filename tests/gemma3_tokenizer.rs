@@ -8,7 +8,7 @@
 
 use lmfast_core::format::gguf::GgufFile;
 use lmfast_core::tokenizer::Tokenizer;
-use lmfast_tests::{gemma3_model, read_json_fixture};
+use lmfast_tests::{read_json_fixture, real_gemma3};
 use serde_json::Value;
 
 fn ids(value: &Value) -> Vec<u32> {
@@ -21,7 +21,7 @@ fn ids(value: &Value) -> Vec<u32> {
 }
 
 fn gemma_tokenizer() -> Option<Tokenizer> {
-    let path = gemma3_model()?;
+    let path = real_gemma3()?;
     let file = GgufFile::open(&path).expect("open the Gemma 3 GGUF");
     let start = std::time::Instant::now();
     let tokenizer = Tokenizer::from_gguf(&file).expect("tokenizer from GGUF metadata");

@@ -57,25 +57,6 @@ pub fn real_model_file(file: &str) -> Option<PathBuf> {
     None
 }
 
-/// The Gemma 3 270M GGUF (`models/gemma-3-270m-q4_k_m.gguf`), when it is there.
-///
-/// `scripts/fetch-model.sh` does not fetch it, so CI's `LMFAST_REQUIRE_MODEL` does not cover
-/// it; `LMFAST_REQUIRE_GEMMA3=1` makes a missing file fail instead of skipping.
-pub fn gemma3_model() -> Option<PathBuf> {
-    let path = repo_root().join("models/gemma-3-270m-q4_k_m.gguf");
-    if path.is_file() {
-        return Some(path);
-    }
-    if std::env::var_os("LMFAST_REQUIRE_GEMMA3").is_some() {
-        panic!(
-            "LMFAST_REQUIRE_GEMMA3 is set but {} is missing",
-            path.display()
-        );
-    }
-    eprintln!("note: {} is missing; skipping", path.display());
-    None
-}
-
 pub mod naive_llama;
 pub mod parity;
 
