@@ -152,7 +152,7 @@ export interface EngineInfo {
   adapter: Record<string, unknown> | null;
   /** Why the CPU path was used, when it was. */
   fallback_reason: string | null;
-  model: { name: string | null; quant: string; embedding_quant: string | null; bytes: number; shards: number; config: Record<string, unknown> };
+  model: { name: string | null; quant: string; embedding_quant: string | null; bytes: number; shards: number; config: Record<string, unknown>; /** Whether the model has a chat template (false: a base model; use generate()). */ chat: boolean };
   context_length: number;
   kernels: string;
   /** Threads the CPU path's matrix products use (1 on WebGPU). */
@@ -173,7 +173,7 @@ export class Engine {
       create(params: ChatCompletionParams & { stream?: false }): Promise<ChatCompletion>;
     };
   };
-  generate(prompt: string | number[], options: SamplingOptions & { stream: true }): Promise<AsyncIterableIterator<{ text: string; token: number }>>;
+  generate(prompt: string | number[], options: SamplingOptions & { stream: true }): Promise<AsyncIterableIterator<{ text: string; token: number }> & { /** The completion, once the iterator has ended. */ result?: TextCompletion }>;
   generate(prompt: string | number[], options?: SamplingOptions & { stream?: false }): Promise<TextCompletion>;
   /** Stops the running generation; it resolves with finish_reason 'cancelled'. */
   interrupt(): void;

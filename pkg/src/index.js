@@ -144,7 +144,9 @@ export class Engine {
     return stream;
   }
 
-  /** Completes `prompt` (text, or token ids); `{ stream: true }` gives an async iterator of `{ text, token }`. */
+  /** Completes `prompt` (text, or token ids); `{ stream: true }` gives an async iterator of
+   * `{ text, token }`, whose `result` holds the text completion (finish reason, usage,
+   * timings) once it has ended. */
   async generate(prompt, options = {}) {
     this._checkOpen();
     const { stream, ...rest } = options;
@@ -152,7 +154,7 @@ export class Engine {
     const s = new ChunkStream();
     this.backend
       .request('generate', { prompt, options: rest, stream: true }, { onChunk: (c) => s.push(c) })
-      .then(() => s.end(), (e) => { const err = LmfastError.from(e); this._maybeLost(err); s.end(err); });
+      .then((r) => { s.result = r; s.end(); }, (e) => { const err = LmfastError.from(e); this._maybeLost(err); s.end(err); });
     return s;
   }
 

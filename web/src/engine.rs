@@ -62,6 +62,7 @@ impl WebEngine {
                 "bytes": m.shards.iter().map(|s| s.bytes).sum::<u64>(),
                 "shards": m.shards.len(),
                 "config": m.config,
+                "chat": p.engine.chat_template().is_some(),
             },
             "context_length": p.engine.context_length(),
             "kernels": lmfast_core::quant::kernels::kernel_isa(),

@@ -33,6 +33,8 @@ export async function loadEngine(url, backend, cache, onProgress, onError) {
 export async function streamChat(engine, paramsJson, onDelta) {
   try {
     const params = JSON.parse(paramsJson);
+    const info = await engine.info();
+    if (info.model && info.model.chat === false) return await streamText(engine, params, onDelta);
     const stream = await engine.chat.completions.create({ ...params, stream: true });
     let last = { finish_reason: null, usage: null, timings: null };
     for await (const chunk of stream) {
@@ -46,6 +48,21 @@ export async function streamChat(engine, paramsJson, onDelta) {
   } catch (e) {
     throw plainError(e);
   }
+}
+
+// A base model (no chat template, e.g. Gemma 3 270M) continues text: the conversation's
+// turns become one plain prompt, and the reply is its continuation. Nothing is guessed
+// about a chat format the model was not trained on.
+async function streamText(engine, params, onDelta) {
+  const { messages, ...options } = params;
+  const prompt = messages.filter((m) => m.role !== 'system').map((m) => m.content).join('\n\n');
+  const stream = await engine.generate(prompt, { ...options, stream: true });
+  for await (const chunk of stream) {
+    if (chunk.text) onDelta(chunk.text);
+  }
+  const r = stream.result || {};
+  const choice = (r.choices && r.choices[0]) || {};
+  return JSON.stringify({ finish_reason: choice.finish_reason || null, usage: r.usage || null, timings: r.timings || null });
 }
 
 export function interruptEngine(engine) {

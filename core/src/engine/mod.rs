@@ -156,7 +156,9 @@ impl Engine {
     pub fn render_chat(&self, messages: &[ChatMessage]) -> Result<String> {
         let template = self.chat_template.as_ref().ok_or_else(|| {
             Error::Template(format!(
-                "{} has no chat template (tokenizer.chat_template)",
+                "{} has no chat template (no tokenizer.chat_template): it is a base model that \
+                 continues text; give it a plain prompt (leave out --chat / use completions) \
+                 rather than have lmfast guess a chat format",
                 self.source.path
             ))
         })?;
