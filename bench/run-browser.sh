@@ -7,7 +7,7 @@
 #   bench/run-browser.sh [--runs 3] [--webgpu-runs 2] [--webgpu-gen-tokens 16] ...
 #
 # Sets up what is missing, idempotently: Debian's chromium (apt-get, through sudo when not
-# root), the default model and its q4g32 export (scripts/fetch-model.sh, lmfast export),
+# root), the default model and its q4g32 export (`lmfast pull smollm2-135m`, lmfast export),
 # pkg/wasm and pkg/wasm-threads (scripts/build-web.sh), and bench/browser/node_modules (npm ci: playwright-core and
 # @wllama/wllama at the versions pinned in bench/browser/package-lock.json). Writes
 # bench/out/browser-compare.json. Takes ~15–25 minutes on the 2-core machine (WebGPU on
@@ -20,7 +20,8 @@ cd "$root"
 source "$root/scripts/common.sh"
 
 ensure_apt chromium
-ensure_model
+build_native
+ensure_models smollm2-135m
 if [ ! -x "$root/target/release/lmfast" ]; then build_native; fi
 ensure_default_export
 if [ ! -f "$root/pkg/wasm/lmfast_web_bg.wasm" ] || [ ! -f "$root/pkg/wasm-threads/lmfast_web_bg.wasm" ]; then

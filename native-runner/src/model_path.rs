@@ -28,7 +28,7 @@ pub fn resolve(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
         .ok_or_else(|| {
             anyhow::anyhow!(
                 "no model given and the default model {DEFAULT_MODEL_FILE} was not found in ./models/; \
-                 run scripts/fetch-model.sh or pass --model"
+                 run `lmfast pull smollm2-135m` or pass --model"
             )
         })
 }

@@ -87,7 +87,7 @@ def f32(x) -> float:
 
 def check_model() -> None:
     if not MODEL_PATH.exists():
-        sys.exit(f"model missing: {MODEL_PATH} (run scripts/fetch-model.sh)")
+        sys.exit(f"model missing: {MODEL_PATH} (run target/release/lmfast pull smollm2-135m)")
 
 
 # --------------------------------------------------------------------------------------------

@@ -46,12 +46,12 @@ pub fn real_model_file(file: &str) -> Option<PathBuf> {
     }
     if std::env::var_os("LMFAST_REQUIRE_MODEL").is_some() {
         panic!(
-            "LMFAST_REQUIRE_MODEL is set but {} is missing; run scripts/fetch-model.sh",
+            "LMFAST_REQUIRE_MODEL is set but {} is missing; run `lmfast pull` (scripts/test.sh does)",
             path.display()
         );
     }
     eprintln!(
-        "note: {} is missing; skipping (run scripts/fetch-model.sh)",
+        "note: {} is missing; skipping (run `lmfast pull smollm2-135m gemma3-270m`)",
         path.display()
     );
     None

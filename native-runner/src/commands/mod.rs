@@ -6,6 +6,7 @@ pub mod eval;
 pub mod export;
 pub mod generate;
 pub mod info;
+pub mod pull;
 pub mod serve;
 pub mod tokenizer;
 pub mod verify;
