@@ -18,6 +18,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const LMFAST = path.join(ROOT, 'target', 'release', 'lmfast');
 const EXPORT = 'models/smollm2-135m-q4';
 const TINY = 'target/browser-fixtures/tiny-llama-q4';
+const GEMMA = 'models/gemma3-270m-q4';
 const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts', 'browser');
 const PARITY_TOKENS = 32;
 const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--headless=new', '--no-sandbox', '--use-angle=swiftshader', '--enable-features=Vulkan'];
@@ -26,7 +27,7 @@ const NO_WEBGPU_ARGS = ['--headless=new', '--no-sandbox', '--disable-webgpu'];
 // Whether pkg/wasm was built with the WebGPU decoder (scripts/build-web.sh records it).
 const BUILD = JSON.parse(fs.readFileSync(path.join(ROOT, 'pkg', 'wasm', 'build.json'), 'utf8'));
 const HAS_WEBGPU = BUILD.features.split(/[ ,]+/).includes('webgpu');
-const NEEDS_WEBGPU = new Set(['kernels', 'webgpu-parity']);
+const NEEDS_WEBGPU = new Set(['kernels', 'webgpu-parity', 'gemma3-webgpu']);
 // SwiftShader decodes ~1 token/s: the full run asks WebGPU for the first few parity prompts,
 // `--only webgpu-parity` for all 14 (~10 minutes here).
 const WEBGPU_PARITY_PROMPTS = 3;
@@ -46,8 +47,8 @@ function native(model, prompt, { tokens = PARITY_TOKENS } = {}) {
   return JSON.parse(out.toString());
 }
 
-function parityPrompts() {
-  const fixture = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/reference/fixtures/model_parity.json'), 'utf8'));
+function parityPrompts(file = 'model_parity.json') {
+  const fixture = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/reference/fixtures', file), 'utf8'));
   return fixture.prompts.map((p) => ({ name: p.name, prompt: p.prompt }));
 }
 
@@ -74,7 +75,7 @@ async function open(page, base, { isolated = true } = {}) {
 }
 
 /** Loads `model` in the page and generates greedily for each prompt; returns tokens + info. */
-async function browserGreedy(page, model, prompts, options) {
+async function browserGreedy(page, model, prompts, options, n = PARITY_TOKENS) {
   return page.evaluate(async ({ model, prompts, options, n }) => {
     const { Engine } = await import('/pkg/src/index.js');
     const t0 = performance.now();
@@ -88,7 +89,7 @@ async function browserGreedy(page, model, prompts, options) {
     const info = await engine.info();
     await engine.unload();
     return { loadSeconds, results, info };
-  }, { model: `/${model}/`, prompts, options, n: PARITY_TOKENS });
+  }, { model: `/${model}/`, prompts, options, n });
 }
 
 function compare(label, browser, nativeOut) {
@@ -147,6 +148,37 @@ const tests = {
         if (c.identical !== c.total) throw new Error(`tiny model on ${backend} differs from native: ${JSON.stringify(c.rows.filter((r) => !r.equal).map((r) => [r.name, r.same_prefix]))}`);
       });
     }
+  },
+
+  async 'gemma3-cpu'(base) {
+    // Gemma 3 270M (q4g32 export): the wasm CPU path greedy-decodes native's tokens on the
+    // fixture's short prompts (the long one past the 512 window stays native-only: too slow
+    // here), and the model reports that it is a base model.
+    const prompts = parityPrompts('gemma3_model_parity.json').filter((p) => p.prompt.length < 400).slice(0, 6);
+    const n = 16;
+    const nat = Object.fromEntries(prompts.map((p) => [p.name, native(GEMMA, p.prompt, { tokens: n })]));
+    await withBrowser(NO_WEBGPU_ARGS, async (page) => {
+      await open(page, base);
+      const out = await browserGreedy(page, GEMMA, prompts, { backend: 'cpu', cache: 'none', threads: 2 }, n);
+      const c = compare('gemma3-cpu', out, nat);
+      console.log(`  ${c.identical}/${c.total} prompts x ${n} tokens identical to native (${out.info.kernels}, ${out.info.threads} threads); chat template: ${out.info.model.chat}`);
+      if (out.info.model.chat !== false) throw new Error('Gemma 3 270M should report no chat template');
+      if (c.identical !== c.total) throw new Error(`Gemma 3 on the CPU path differs: ${JSON.stringify(c.rows.filter((r) => !r.equal).map((r) => [r.name, r.same_prefix]))}`);
+    });
+  },
+
+  async 'gemma3-webgpu'(base) {
+    // The same on the WGSL decoder (SwiftShader here: few prompts, few tokens).
+    const prompts = parityPrompts('gemma3_model_parity.json').filter((p) => p.prompt.length < 100).slice(0, 2);
+    const n = 6;
+    const nat = Object.fromEntries(prompts.map((p) => [p.name, native(GEMMA, p.prompt, { tokens: n })]));
+    await withBrowser(WEBGPU_ARGS, async (page) => {
+      await open(page, base);
+      const out = await browserGreedy(page, GEMMA, prompts, { backend: 'webgpu', cache: 'none' }, n);
+      const c = compare('gemma3-webgpu', out, nat);
+      console.log(`  ${c.identical}/${c.total} prompts x ${n} tokens identical to native on ${out.info.adapter && out.info.adapter.name}`);
+      if (c.identical !== c.total) throw new Error(`Gemma 3 on WebGPU differs: ${JSON.stringify(c.rows.filter((r) => !r.equal).map((r) => [r.name, r.same_prefix]))}`);
+    });
   },
 
   async 'cpu-parity'(base) {
