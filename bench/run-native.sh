@@ -3,6 +3,7 @@
 #
 #   bench/run-native.sh [--prompt-tokens 128] [--gen-tokens 128] [--threads 2] [--runs 5]
 #                       [--model GGUF] [--lmfast-model DIR] [--lmfast BIN]
+#                       [--lmfast-before BIN] [--engines "lmfast llama.cpp candle"]
 #
 # Sets up the Python peer (bench/setup-peers.sh), builds the candle peer if missing, writes the
 # prompt ids (bench/prompt.txt tokenized by llama.cpp, no BOS, cut to --prompt-tokens) to
@@ -13,7 +14,9 @@
 # lmfast runs `target/release/lmfast bench DIR ...` on the export folder --lmfast-model
 # (default models/smollm2-135m-q4); llama.cpp and candle run on the Q4_1 GGUF (--model).
 # lmfast is skipped, with a message, when its binary, its `bench` subcommand or its model folder
-# is missing. Other load on the machine skews the numbers: run it on an idle machine.
+# is missing. --lmfast-before BIN adds an engine `lmfast-before` (an older build on the same
+# folder) for before/after figures; --engines picks the peers (candle runs llama models only).
+# Other load on the machine skews the numbers: run it on an idle machine.
 set -euo pipefail
 bench="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$bench/.." && pwd)"
@@ -26,6 +29,8 @@ runs=5
 model="models/SmolLM2-135M-Instruct.Q4_1.gguf"
 lmfast_model="models/smollm2-135m-q4"
 lmfast_bin="target/release/lmfast"
+lmfast_before=""
+want_engines="lmfast llama.cpp candle"
 
 usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -37,6 +42,8 @@ while [ $# -gt 0 ]; do
     --model) model="$2"; shift 2 ;;
     --lmfast-model) lmfast_model="$2"; shift 2 ;;
     --lmfast) lmfast_bin="$2"; shift 2 ;;
+    --lmfast-before) lmfast_before="$2"; shift 2 ;;
+    --engines) want_engines="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run-native: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -53,7 +60,8 @@ fi
 [ -f "$model" ] || { echo "run-native: model $model not found" >&2; exit 1; }
 
 candle_bin="$bench/candle-bench/target/release/candle-bench"
-if [ ! -x "$candle_bin" ]; then
+wants() { case " $want_engines " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+if wants candle && [ ! -x "$candle_bin" ]; then
   log "building the candle peer (nice -n 19 cargo build --release --locked; slow on 2 cores)"
   (cd "$bench/candle-bench" && nice -n 19 cargo build --release --locked)
 fi
@@ -67,7 +75,8 @@ prompt_ids="$out/prompt_ids.json"
 
 # 3. Engines.
 engines=()
-if [ ! -x "$lmfast_bin" ]; then
+if ! wants lmfast; then :
+elif [ ! -x "$lmfast_bin" ]; then
   log "skipping lmfast: $lmfast_bin not built (cargo build --release -p lmfast-native-runner)"
 elif ! "$lmfast_bin" bench --help >/dev/null 2>&1; then
   log "skipping lmfast: $lmfast_bin has no 'bench' subcommand yet"
@@ -76,7 +85,9 @@ elif [ ! -e "$lmfast_model" ]; then
 else
   engines+=(lmfast)
 fi
-engines+=(llama.cpp candle)
+[ -n "$lmfast_before" ] && engines+=(lmfast-before)
+wants llama.cpp && engines+=(llama.cpp)
+wants candle && engines+=(candle)
 
 load1="$(cut -d' ' -f1 /proc/loadavg)"
 if python3 -c "import sys; sys.exit(0 if float('$load1') < 0.5 else 1)"; then :; else
@@ -87,6 +98,9 @@ common=(--prompt-ids "$prompt_ids" --gen-tokens "$gen_tokens" --threads "$thread
 run_engine() {
   case "$1" in
     lmfast) "$lmfast_bin" bench "$lmfast_model" "${common[@]}" ;;
+    # The same JSON under its own engine name, so the summary keeps the two apart.
+    lmfast-before) "$lmfast_before" bench "$lmfast_model" "${common[@]}" \
+      | python3 -c 'import json,sys; r=json.loads(sys.stdin.read().strip().splitlines()[-1]); r["engine"]="lmfast-before"; print(json.dumps(r))' ;;
     llama.cpp) "$py" "$bench/peers/llama_cpp_bench.py" --model "$model" "${common[@]}" ;;
     candle) "$candle_bin" --model "$model" "${common[@]}" ;;
   esac
