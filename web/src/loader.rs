@@ -197,7 +197,7 @@ impl ModelLoader {
             Sink::Gpu(sink) => {
                 let GpuSink { builder, gpu } = *sink;
                 (
-                    Runner::Wgsl(Arc::new(builder.finish()?)),
+                    Runner::wgsl(builder.finish()?),
                     Some(gpu.facts),
                     Some(gpu.lost),
                 )

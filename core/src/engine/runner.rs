@@ -42,6 +42,17 @@ impl Runner {
         Decoder::describe(self)
     }
 
+    /// A runner over the WGSL decoder.
+    ///
+    /// wgpu's handles are `Send + Sync` natively (where the server shares the runner between
+    /// threads) but neither on wasm32, where the browser engine lives on the page's one
+    /// thread; an `Arc` serves both, so the lint that wants an `Rc` on wasm32 is allowed here.
+    #[cfg(feature = "webgpu")]
+    #[allow(clippy::arc_with_non_send_sync)]
+    pub fn wgsl(decoder: WgslDecoder) -> Runner {
+        Runner::Wgsl(Arc::new(decoder))
+    }
+
     /// The short backend name the browser reports (`cpu`, `webgpu`, `burn`).
     pub fn backend(&self) -> &'static str {
         match self {
