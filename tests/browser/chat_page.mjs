@@ -11,10 +11,13 @@
 // 2. The settings switch the backend to WebGPU: the model reloads from the cache onto
 //    SwiftShader and streams the same reply (the WGSL decoder repeats the CPU's float steps).
 // 3. WebGPU off: 'auto' falls back to the CPU path, says why, and answers the same.
+// 4. Gemma 3 270M, a base model: `/v1/models` lists it (no chat), `/v1/completions` continues
+//    text as native does, and the page loads it from `?model=` and continues the visitor's
+//    text with native's greedy tokens instead of applying a chat format it was not trained on.
 // Screenshots and timings go to tests/artifacts/chat-page/.
 //
 // Needs: target/release/lmfast (with `serve`), www/dist (scripts/build-www.sh) and
-// models/smollm2-135m-q4 (scripts/test.sh makes them).
+// models/smollm2-135m-q4 and models/gemma3-270m-q4 (scripts/test.sh makes them).
 
 import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
@@ -25,6 +28,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LMFAST = path.join(ROOT, 'target', 'release', 'lmfast');
 const EXPORT = path.join(ROOT, 'models', 'smollm2-135m-q4');
+const GEMMA = 'gemma3-270m-q4';
+const GEMMA_PROMPT = 'The capital of France is';
 const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts', 'chat-page');
 const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--headless=new', '--no-sandbox', '--use-angle=swiftshader', '--enable-features=Vulkan'];
 const NO_WEBGPU_ARGS = ['--headless=new', '--no-sandbox', '--disable-webgpu'];
@@ -35,6 +40,13 @@ const LOAD_TIMEOUT = 300_000;
 const REPLY_TIMEOUT = 600_000;
 
 fs.mkdirSync(ARTIFACTS, { recursive: true });
+
+/** Native greedy continuation (no chat template) of `prompt` by the export `model`. */
+function nativeContinuation(model, prompt) {
+  const out = execFileSync(LMFAST, ['generate', '--model', path.join(ROOT, 'models', model), '--prompt', prompt,
+    '--temperature', '0', '--max-tokens', String(MAX_TOKENS), '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+  return JSON.parse(out.toString()).text;
+}
 
 function nativeReply(prompt = PROMPT) {
   const out = execFileSync(LMFAST, ['generate', '--model', EXPORT, '--chat', '--prompt', prompt,
@@ -123,8 +135,8 @@ async function setGreedy(page) {
 }
 
 /** Types the prompt, presses Enter, waits for the finished reply; returns it with timings. */
-async function ask(page, t0) {
-  await page.fill('[data-testid=prompt]', PROMPT);
+async function ask(page, t0, prompt = PROMPT) {
+  await page.fill('[data-testid=prompt]', prompt);
   await page.evaluate(() => window.__replyLengths.clear());
   const sent = Date.now();
   await page.press('[data-testid=prompt]', 'Enter');
@@ -300,6 +312,29 @@ try {
     const after = await page.locator('[data-testid=backend]').innerText();
     if (!/^CPU \(wasm(, \d+ threads)?\)/.test(after) || (await page.$('[data-testid=error]'))) throw new Error(`'Use CPU' did not recover: '${after}'`);
     console.log("ok   no WebGPU with backend 'webgpu': a 'webgpu' error, and 'Use CPU' loads the model");
+
+    // 4. Gemma 3 270M, a base model, through the server and the page.
+    const gemmaExpected = nativeContinuation(GEMMA, GEMMA_PROMPT);
+    const listed = await (await fetch(`${url}v1/models`)).json();
+    const entry = listed.data.find((m) => m.id === GEMMA);
+    if (!entry || entry.lmfast.chat !== false || entry.lmfast.config.architecture !== 'gemma3') {
+      throw new Error(`/v1/models should list ${GEMMA} as a gemma3 base model: ${JSON.stringify(listed.data.map((m) => [m.id, m.lmfast.chat, m.lmfast.config.architecture]))}`);
+    }
+    const completion = await (await fetch(`${url}v1/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: GEMMA, prompt: GEMMA_PROMPT, temperature: 0, max_tokens: MAX_TOKENS }),
+    })).json();
+    if (!completion.choices || completion.choices[0].text !== gemmaExpected) {
+      throw new Error(`/v1/completions on ${GEMMA}: ${JSON.stringify(completion)} (native: ${JSON.stringify(gemmaExpected)})`);
+    }
+    console.log(`ok   /v1/models lists ${GEMMA} (gemma3, no chat template); /v1/completions = native: ${JSON.stringify(gemmaExpected)}`);
+    await page.click('[data-testid=clear]');
+    const gemma = await openAndLoad(page, `${url}?model=/models/${GEMMA}/`);
+    await setGreedy(page);
+    const gemmaReply = await ask(page, gemma.t0, GEMMA_PROMPT);
+    check(`Gemma 3 continuation in the page (loaded in ${gemma.loadSeconds.toFixed(1)} s)`, gemmaReply, gemmaExpected);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'reply-gemma3.png') });
+    results.gemma3 = { ...timing(gemma, gemmaReply, await page.locator('[data-testid=backend]').innerText()), text: gemmaReply.text };
   });
 } finally {
   child.kill('SIGINT');
@@ -308,7 +343,7 @@ try {
 }
 fs.writeFileSync(path.join(ARTIFACTS, 'timings.json'), JSON.stringify(results, null, 1));
 console.log('page open → first token (s):');
-for (const k of ['cold', 'warm', 'no_webgpu_cold', 'no_webgpu_warm', 'webgpu']) {
+for (const k of ['cold', 'warm', 'no_webgpu_cold', 'no_webgpu_warm', 'webgpu', 'gemma3']) {
   const r = results[k];
   if (r) console.log(`  ${k.padEnd(15)} ${r.open_to_first_token.toFixed(2)}  (load ${r.load_seconds.toFixed(2)}, send → first token ${r.send_to_first_token.toFixed(2)}; ${r.backend})`);
 }

@@ -66,6 +66,19 @@ pub enum Stack {
     Down,
 }
 
+impl Stack {
+    /// The name a fused path gives `layer`'s stacked matrix in its errors.
+    pub fn name(self, layer: usize) -> String {
+        let suffix = match self {
+            Stack::Qkv => "attn_qkv",
+            Stack::Output => Role::AttnOutput.gguf_suffix(),
+            Stack::GateUp => "ffn_gate_up",
+            Stack::Down => Role::FfnDown.gguf_suffix(),
+        };
+        format!("blk.{layer}.{suffix}")
+    }
+}
+
 /// Block roles in table order.
 const BLOCK_ROLES: [Role; 16] = [
     Role::AttnNorm,

@@ -14,7 +14,7 @@ pub(crate) mod ops;
 pub use cache::CpuKvCache;
 pub use matrix::Matrix;
 
-use crate::arch::Role;
+use crate::arch::{Role, Stack};
 use crate::config::ModelConfig;
 use crate::decoder::rotary::Rotary;
 use crate::decoder::{Decoder, Forward, Want};
@@ -79,7 +79,7 @@ impl CpuDecoder {
         let mut blocks = Vec::with_capacity(config.num_layers);
         for mut p in parts.layers {
             let layer = p.layer();
-            let mut stack = |roles: &[Role], label: &str| -> Result<Matrix> {
+            let mut stack = |roles: &[Role], which: Stack| -> Result<Matrix> {
                 let mut list = Vec::with_capacity(roles.len());
                 for &role in roles {
                     list.push(Matrix::from_weights(p.matrix(role)?));
@@ -87,12 +87,12 @@ impl CpuDecoder {
                 if list.len() == 1 {
                     return Ok(list.remove(0));
                 }
-                Matrix::stack(&format!("blk.{layer}.{label}"), list)
+                Matrix::stack(&which.name(layer), list)
             };
-            let qkv = stack(&[Role::AttnQ, Role::AttnK, Role::AttnV], "attn_qkv")?;
-            let attn_output = stack(&[Role::AttnOutput], "attn_output")?;
-            let gate_up = stack(&[Role::FfnGate, Role::FfnUp], "ffn_gate_up")?;
-            let down = stack(&[Role::FfnDown], "ffn_down")?;
+            let qkv = stack(&[Role::AttnQ, Role::AttnK, Role::AttnV], Stack::Qkv)?;
+            let attn_output = stack(&[Role::AttnOutput], Stack::Output)?;
+            let gate_up = stack(&[Role::FfnGate, Role::FfnUp], Stack::GateUp)?;
+            let down = stack(&[Role::FfnDown], Stack::Down)?;
             let qkv_bias = if config.attention_bias {
                 let mut b = p.vector(Role::AttnQBias)?;
                 b.extend(p.vector(Role::AttnKBias)?);

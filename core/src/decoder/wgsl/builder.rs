@@ -3,7 +3,7 @@
 use super::kernels::{Kernels, ParamSlots};
 use super::matrix::{GpuMatrix, Part, Storage};
 use super::{Layer, LayerSlots, MatSlots, Slots, WgslDecoder};
-use crate::arch::{self, Role as TableRole, Stack as TableStack};
+use crate::arch::{self, Role as TableRole, Stack};
 use crate::config::{Activation, ModelConfig};
 use crate::decoder::rotary::Rotary;
 use crate::error::{Error, Result};
@@ -13,15 +13,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Gives each model an identity, so a cache is never run against another model's buffers.
 static NEXT_MODEL_ID: AtomicU64 = AtomicU64::new(1);
-
-/// Which matrix of a block a stacked part belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stack {
-    Qkv,
-    Output,
-    GateUp,
-    Down,
-}
 
 /// Where a tensor goes.
 #[derive(Debug, Clone, Copy)]
@@ -107,13 +98,13 @@ impl WgslDecoderBuilder {
                 (Some(layer), TableRole::AttnQNorm) => Role::HeadNorm(2 * layer),
                 (Some(layer), TableRole::AttnKNorm) => Role::HeadNorm(2 * layer + 1),
                 (Some(layer), role) => match role.stack() {
-                    Some((TableStack::Qkv, part)) if role.is_matrix() => {
+                    Some((Stack::Qkv, part)) if role.is_matrix() => {
                         m(layer, Stack::Qkv, [0, q, q + kv][part])
                     }
-                    Some((TableStack::Qkv, part)) => Role::Bias(layer * qkv + [0, q, q + kv][part]),
-                    Some((TableStack::Output, _)) => m(layer, Stack::Output, 0),
-                    Some((TableStack::GateUp, part)) => m(layer, Stack::GateUp, part * inner),
-                    Some((TableStack::Down, _)) => m(layer, Stack::Down, 0),
+                    Some((Stack::Qkv, part)) => Role::Bias(layer * qkv + [0, q, q + kv][part]),
+                    Some((Stack::Output, _)) => m(layer, Stack::Output, 0),
+                    Some((Stack::GateUp, part)) => m(layer, Stack::GateUp, part * inner),
+                    Some((Stack::Down, _)) => m(layer, Stack::Down, 0),
                     None => {
                         return Err(Error::tensor(
                             &spec.name,
@@ -238,17 +229,17 @@ impl WgslDecoderBuilder {
                     self.config.num_kv_heads * self.config.head_dim,
                 );
                 let inner = self.config.intermediate_size;
-                let (index, rows, cols, label) = match stack {
-                    Stack::Qkv => (0, q + 2 * kv, h, "attn_qkv"),
-                    Stack::Output => (1, h, q, "attn_output.weight"),
-                    Stack::GateUp => (2, 2 * inner, h, "ffn_gate_up"),
-                    Stack::Down => (3, h, inner, "ffn_down.weight"),
+                let (index, rows, cols) = match stack {
+                    Stack::Qkv => (0, q + 2 * kv, h),
+                    Stack::Output => (1, h, q),
+                    Stack::GateUp => (2, 2 * inner, h),
+                    Stack::Down => (3, h, inner),
                 };
                 let slot = &mut self.matrices[layer][index];
                 if slot.is_none() {
                     *slot = Some(GpuMatrix::allocate(
                         &self.k,
-                        &format!("blk.{layer}.{label}"),
+                        &stack.name(layer),
                         rows,
                         cols,
                         part.storage(),
