@@ -93,7 +93,7 @@ export async function clearModelStores() {
   }
 }
 
-// The models the server lists (`lmfast serve`'s /v1/models): [{ id, url, bytes, quant }].
+// The models the server lists (`lmfast serve`'s /v1/models): [{ id, url, bytes, quant, chat }].
 export async function listServerModels() {
   try {
     const r = await fetch('/v1/models', { headers: { accept: 'application/json' } });
@@ -101,7 +101,7 @@ export async function listServerModels() {
     const body = await r.json();
     const list = (body.data || [])
       .filter((m) => m.lmfast && m.lmfast.url)
-      .map((m) => ({ id: m.id, url: m.lmfast.url, bytes: m.lmfast.bytes || 0, quant: m.lmfast.quant || '' }));
+      .map((m) => ({ id: m.id, url: m.lmfast.url, bytes: m.lmfast.bytes || 0, quant: m.lmfast.quant || '', chat: m.lmfast.chat !== false }));
     return JSON.stringify(list);
   } catch {
     // Served by something other than `lmfast serve`: the visitor types a URL instead.

@@ -31,6 +31,19 @@ pub struct ServerModel {
     /// Its quantization scheme.
     #[serde(default)]
     pub quant: String,
+    /// Whether it has a chat template (a base model continues text instead).
+    #[serde(default = "chat_by_default")]
+    pub chat: bool,
+}
+
+fn chat_by_default() -> bool {
+    true
+}
+
+/// The model a first visit loads: the first chat model listed (this is a chat page; a base
+/// model such as Gemma 3 270M only continues text), else the first listed.
+fn first_choice(models: &[ServerModel]) -> Option<&ServerModel> {
+    models.iter().find(|m| m.chat).or_else(|| models.first())
 }
 
 /// Where the model stands.
@@ -134,14 +147,14 @@ impl AppState {
     }
 
     /// Fetches the server's model list and loads the model the visitor had, the one named
-    /// in `?model=`, or the first listed.
+    /// in `?model=`, or the first chat model listed.
     pub fn start(self) {
         spawn_local(async move {
             let list = bridge::js_string(&bridge::list_server_models().await);
             let models: Vec<ServerModel> = serde_json::from_str(&list).unwrap_or_default();
             let chosen = storage::query_param("model")
                 .or_else(|| storage::load(MODEL_KEY))
-                .or_else(|| models.first().map(|m| m.url.clone()));
+                .or_else(|| first_choice(&models).map(|m| m.url.clone()));
             self.models.set(models);
             if let Some(url) = chosen {
                 self.model_url.set(url);
