@@ -191,6 +191,8 @@ try {
     if (!/^CPU \(wasm, \d+ threads\) · .*software fallback/.test(backend)) throw new Error(`expected the CPU path on every core with the reason it was chosen; the page says '${backend}'`);
     console.log(`ok   cold load in ${cold.loadSeconds.toFixed(1)} s, progress bar reached 100 %, ${shardRequests.length} shard requests, backend: ${backend}`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'loaded.png') });
+    const chatPlaceholder = await page.getAttribute('[data-testid=prompt]', 'placeholder');
+    if (chatPlaceholder !== 'Message the model…') throw new Error(`the first visit should load a chat model: the prompt box says '${chatPlaceholder}'`);
     await setGreedy(page);
     const reply = await ask(page, cold.t0);
     check('reply (cold)', reply, expected);
@@ -330,6 +332,8 @@ try {
     console.log(`ok   /v1/models lists ${GEMMA} (gemma3, no chat template); /v1/completions = native: ${JSON.stringify(gemmaExpected)}`);
     await page.click('[data-testid=clear]');
     const gemma = await openAndLoad(page, `${url}?model=/models/${GEMMA}/`);
+    const placeholder = await page.getAttribute('[data-testid=prompt]', 'placeholder');
+    if (!/base model/.test(placeholder)) throw new Error(`the prompt box should say a base model continues text: '${placeholder}'`);
     await setGreedy(page);
     const gemmaReply = await ask(page, gemma.t0, GEMMA_PROMPT);
     check(`Gemma 3 continuation in the page (loaded in ${gemma.loadSeconds.toFixed(1)} s)`, gemmaReply, gemmaExpected);

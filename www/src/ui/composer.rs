@@ -38,7 +38,11 @@ pub fn Composer() -> impl IntoView {
                 rows="1"
                 data-testid="prompt"
                 aria-label="Message"
-                placeholder=move || if ready() { "Message the model…" } else { "Waiting for the model…" }
+                placeholder=move || match (ready(), state.base_model.get()) {
+                    (false, _) => "Waiting for the model…",
+                    (true, false) => "Message the model…",
+                    (true, true) => "Text for this base model to continue…",
+                }
                 prop:value=move || draft.get()
                 on:input=move |ev| draft.set(event_target_value(&ev))
                 on:keydown=on_keydown

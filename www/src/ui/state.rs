@@ -85,6 +85,8 @@ pub struct AppState {
     pub backend_label: RwSignal<String>,
     /// Seconds the last load took.
     pub load_seconds: RwSignal<Option<f64>>,
+    /// Whether the loaded model is a base model (no chat template): it continues text.
+    pub base_model: RwSignal<bool>,
     /// Whether a reply is streaming.
     pub generating: RwSignal<bool>,
     /// Whether the settings panel is open.
@@ -109,6 +111,7 @@ impl AppState {
             models: RwSignal::new(Vec::new()),
             model_url: RwSignal::new(String::new()),
             load_state: RwSignal::new(LoadState::Idle),
+            base_model: RwSignal::new(false),
             progress: RwSignal::new(DownloadProgress::default()),
             error: RwSignal::new(None),
             warning: RwSignal::new(None),
@@ -234,6 +237,7 @@ impl AppState {
                         .map(|v| bridge::js_string(&v))
                         .unwrap_or_default();
                     self.backend_label.set(backend_label(&info));
+                    self.base_model.set(is_base_model(&info));
                     self.engine.set_value(Some(engine));
                     self.callbacks.set_value(vec![on_progress, on_error]);
                     self.load_seconds.set(Some(bridge::now_seconds() - started));
@@ -399,6 +403,12 @@ impl AppState {
             self.generating.set(false);
         });
     }
+}
+
+/// Whether `engine.info()`'s JSON says the model has no chat template.
+fn is_base_model(info_json: &str) -> bool {
+    let info: Value = serde_json::from_str(info_json).unwrap_or(Value::Null);
+    info["model"]["chat"] == Value::Bool(false)
 }
 
 /// "WebGPU · adapter name" or "CPU (wasm) · why", from `engine.info()`'s JSON.
