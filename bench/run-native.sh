@@ -6,8 +6,8 @@
 #                       [--lmfast-before BIN] [--engines "lmfast llama.cpp candle"]
 #
 # Sets up the Python peer (bench/setup-peers.sh), builds the candle peer if missing, writes the
-# prompt ids (bench/prompt.txt tokenized by llama.cpp, no BOS, cut to --prompt-tokens) to
-# bench/out/prompt_ids.json, then runs the engines interleaved: run 1 of every engine, then
+# prompt ids (bench/prompt.txt tokenized by llama.cpp, a BOS only where the GGUF asks for one,
+# cut to --prompt-tokens) to bench/out/prompt_ids.json, then runs the engines interleaved: run 1 of every engine, then
 # run 2 of every engine, ... each as its own process with --runs 1. bench/summarize.py takes the
 # medians, prints a table with ratios vs llama.cpp and writes bench/out/native.json.
 #
