@@ -3,7 +3,7 @@
 use crate::engine::WebEngine;
 use crate::errors::{to_js, WebError};
 use lmfast_core::chat_template::ChatTemplate;
-use lmfast_core::checkpoint::CheckpointSource;
+use lmfast_core::checkpoint::export_source;
 use lmfast_core::decoder::cpu::CpuDecoder;
 use lmfast_core::engine::{Engine, Runner};
 use lmfast_core::format::export::{parse_manifest, text_files_from, ExportAssembler};
@@ -203,13 +203,7 @@ impl ModelLoader {
                 )
             }
         };
-        let source = CheckpointSource {
-            path: manifest.name.clone().unwrap_or_default(),
-            format: format!("lmfast export ({})", manifest.quant),
-            name: manifest.name.clone(),
-            tensor_types: Vec::new(),
-            file_bytes: manifest.shards.iter().map(|s| s.bytes).sum(),
-        };
+        let source = export_source(&manifest, &manifest.name.clone().unwrap_or_default());
         let engine = Engine::from_parts(runner, tokenizer, chat_template, source, context_length)?;
         WebEngine::new(crate::engine::Parts {
             manifest,

@@ -3,9 +3,11 @@
 //! A [`Checkpoint`] bundles the validated [`ModelConfig`], the weights by canonical name, the
 //! tokenizer and the chat template. Each source format has a file of its own here.
 
+mod export;
 mod gguf;
 mod hf;
 
+pub use export::{export_source, load_export};
 pub use gguf::{config_from_gguf, load_gguf, weights_from_gguf};
 pub use hf::{config_from_hf, is_hf_folder, load_hf};
 
@@ -17,7 +19,7 @@ use std::path::Path;
 pub fn load(path: &Path) -> Result<Checkpoint> {
     if path.is_dir() {
         if path.join(crate::format::export::MANIFEST_FILE).is_file() {
-            return crate::format::export::load_export(path);
+            return load_export(path);
         }
         if is_hf_folder(path) {
             return load_hf(path);

@@ -1,15 +1,11 @@
 //! Reading and checking an export folder.
 
-use super::assembler::ExportAssembler;
 use super::manifest::*;
 use super::shard_writer::hex;
 use crate::chat_template::ChatTemplate;
-use crate::checkpoint::{Checkpoint, CheckpointSource};
 use crate::error::{Error, Result};
 use crate::tokenizer::Tokenizer;
-use crate::weights::{ModelWeights, WeightEntry};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Reads `dir/manifest.json` and checks that it is internally consistent and that every
@@ -167,82 +163,26 @@ pub fn verify_export(dir: &Path) -> Result<VerifyReport> {
     })
 }
 
-fn read_text_files(dir: &Path, m: &Manifest) -> Result<(Tokenizer, Option<ChatTemplate>)> {
+/// The tokenizer and chat template of the export in `dir`, read from the files its manifest
+/// names.
+pub fn read_text_files(dir: &Path, m: &Manifest) -> Result<(Tokenizer, Option<ChatTemplate>)> {
     let tokenizer =
         Tokenizer::from_file(&dir.join(&m.tokenizer.file), m.tokenizer.specials.clone())?;
-    let template = match &m.chat_template {
+    let source = match &m.chat_template {
         Some(t) => {
             let path = dir.join(&t.file);
-            let source = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+            Some(std::fs::read_to_string(&path).map_err(|source| Error::Io {
                 path: path.clone(),
                 source,
-            })?;
-            Some(ChatTemplate::new(
-                source,
-                Some(t.bos_token.clone()),
-                Some(t.eos_token.clone()),
-            )?)
+            })?)
         }
         None => None,
     };
-    Ok((tokenizer, template))
-}
-
-/// Loads an export folder: packed matrices stay packed, dense tensors become f32.
-///
-/// Shards are read one at a time and their bytes routed to the arrays they hold, so the
-/// peak memory is the model's packed size plus one shard.
-pub fn load_export(dir: &Path) -> Result<Checkpoint> {
-    let manifest = read_manifest(dir)?;
-    let (tokenizer, chat_template) = read_text_files(dir, &manifest)?;
-    let mut assembler = ExportAssembler::new(manifest.clone());
-    let mut weights = ModelWeights::new();
-    for (index, shard) in manifest.shards.iter().enumerate() {
-        let path = dir.join(&shard.file);
-        let data = std::fs::read(&path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        for (name, entry) in assembler.add_shard(index, &data)? {
-            match entry {
-                WeightEntry::Dense(t) => weights.insert(name, t),
-                WeightEntry::Packed(p) => weights.insert_packed(name, p),
-            }
-        }
-    }
-    assembler.finish()?;
-    Ok(Checkpoint {
-        config: manifest.config.clone(),
-        weights,
-        tokenizer,
-        chat_template,
-        source: export_source(&manifest, &dir.display().to_string()),
-    })
-}
-
-/// What `lmfast info` shows about an export read from `path`.
-pub fn export_source(manifest: &Manifest, path: &str) -> CheckpointSource {
-    let file_bytes = manifest.shards.iter().map(|s| s.bytes).sum();
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for t in &manifest.tensors {
-        let kind = match &t.storage {
-            TensorStorage::F32 => "f32".to_owned(),
-            TensorStorage::F16 => "f16".to_owned(),
-            TensorStorage::Packed { scheme } => scheme.to_string(),
-        };
-        *counts.entry(kind).or_default() += 1;
-    }
-    CheckpointSource {
-        path: path.to_owned(),
-        format: format!("lmfast export v{} ({})", manifest.version, manifest.quant),
-        name: manifest.name.clone(),
-        tensor_types: counts.into_iter().collect(),
-        file_bytes,
-    }
+    Ok((tokenizer, chat_template_from(m, source)?))
 }
 
 /// The tokenizer and chat template of an export, from the contents of the files the
-/// manifest names (the browser fetches them; [`load_export`] reads them from disk).
+/// manifest names (the browser fetches them; [`read_text_files`] reads them from disk).
 pub fn text_files_from(
     manifest: &Manifest,
     tokenizer_json: &[u8],
@@ -250,19 +190,25 @@ pub fn text_files_from(
 ) -> Result<(Tokenizer, Option<ChatTemplate>)> {
     let tokenizer =
         Tokenizer::from_json_bytes(tokenizer_json, manifest.tokenizer.specials.clone())?;
-    let template = match (&manifest.chat_template, chat_template) {
-        (Some(t), Some(source)) => Some(ChatTemplate::new(
+    Ok((tokenizer, chat_template_from(manifest, chat_template)?))
+}
+
+/// The export's chat template from the text of the file its manifest names (`None` when it
+/// names none; an error when it names one and no text was given).
+pub fn chat_template_from(
+    manifest: &Manifest,
+    source: Option<String>,
+) -> Result<Option<ChatTemplate>> {
+    match (&manifest.chat_template, source) {
+        (Some(t), Some(source)) => Ok(Some(ChatTemplate::new(
             source,
             Some(t.bos_token.clone()),
             Some(t.eos_token.clone()),
-        )?),
-        (Some(t), None) => {
-            return Err(Error::format(
-                &t.file,
-                "the manifest names a chat template but none was given",
-            ))
-        }
-        (None, _) => None,
-    };
-    Ok((tokenizer, template))
+        )?)),
+        (Some(t), None) => Err(Error::format(
+            &t.file,
+            "the manifest names a chat template but none was given",
+        )),
+        (None, _) => Ok(None),
+    }
 }

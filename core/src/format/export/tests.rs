@@ -1,5 +1,5 @@
 use super::*;
-use crate::checkpoint::{Checkpoint, CheckpointSource};
+use crate::checkpoint::{load_export, Checkpoint, CheckpointSource};
 use crate::config::{Architecture, ModelConfig};
 use crate::decoder::cpu::CpuDecoder;
 use crate::quant::QuantScheme;
