@@ -140,6 +140,34 @@ fn chat_streams_a_reply_and_obeys_commands() {
 }
 
 #[test]
+fn chat_refuses_a_base_model_before_the_first_message() {
+    let gemma =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/gemma-3-270m-q4_k_m.gguf");
+    if !gemma.is_file() {
+        assert!(
+            std::env::var_os("LMFAST_REQUIRE_MODEL").is_none(),
+            "LMFAST_REQUIRE_MODEL is set but {} is missing",
+            gemma.display()
+        );
+        eprintln!("note: {} missing; skipping", gemma.display());
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_lmfast"))
+        .args(["chat", "--model", gemma.to_str().unwrap()])
+        .env("RUST_BACKTRACE", "0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "stderr: {stderr}");
+    assert!(stderr.contains("base model"), "stderr: {stderr}");
+    assert!(
+        !stderr.contains("/reset"),
+        "the chat loop started: {stderr}"
+    );
+}
+
+#[test]
 fn a_bad_model_file_is_a_clear_error() {
     let dir = std::env::temp_dir().join(format!("lmfast-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -152,17 +152,22 @@ impl Engine {
         self.tokenizer.encode(prompt, true)
     }
 
-    /// Renders `messages` with the chat template (ending with the assistant's turn opened).
-    pub fn render_chat(&self, messages: &[ChatMessage]) -> Result<String> {
-        let template = self.chat_template.as_ref().ok_or_else(|| {
+    /// The chat template, or the error that says this is a base model (what every chat
+    /// face reports, before it asks for a first message).
+    pub fn require_chat_template(&self) -> Result<&ChatTemplate> {
+        self.chat_template.as_ref().ok_or_else(|| {
             Error::Template(format!(
                 "{} has no chat template (no tokenizer.chat_template): it is a base model that \
                  continues text; give it a plain prompt (leave out --chat / use completions) \
                  rather than have lmfast guess a chat format",
                 self.source.path
             ))
-        })?;
-        template.render(messages, true)
+        })
+    }
+
+    /// Renders `messages` with the chat template (ending with the assistant's turn opened).
+    pub fn render_chat(&self, messages: &[ChatMessage]) -> Result<String> {
+        self.require_chat_template()?.render(messages, true)
     }
 
     /// Token ids for a conversation rendered with the chat template.

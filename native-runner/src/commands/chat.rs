@@ -38,6 +38,8 @@ const HELP: &str =
 pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     let path = model_path::resolve(args.model)?;
     let engine = load_engine(&path, args.context, false, &args.run)?;
+    // A base model cannot chat: say so now, not after the first message is typed.
+    engine.require_chat_template()?;
     let mut system = args.system;
     let mut history: Vec<ChatMessage> = Vec::new();
     let mut options = GenerateOptions {
