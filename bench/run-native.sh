@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Native CPU comparison: lmfast vs llama.cpp (llama-cpp-python) vs candle, on SmolLM2-135M.
+# Native CPU comparison: lmfast vs llama.cpp (llama-cpp-python) vs candle, on SmolLM2-135M by
+# default (--model and --lmfast-model pick another, e.g. Gemma 3 270M).
 #
 #   bench/run-native.sh [--prompt-tokens 128] [--gen-tokens 128] [--threads 2] [--runs 5]
 #                       [--model GGUF] [--lmfast-model DIR] [--lmfast BIN]
@@ -7,9 +8,10 @@
 #
 # Sets up the Python peer (bench/setup-peers.sh), builds the candle peer if missing, writes the
 # prompt ids (bench/prompt.txt tokenized by llama.cpp, a BOS only where the GGUF asks for one,
-# cut to --prompt-tokens) to bench/out/prompt_ids.json, then runs the engines interleaved: run 1 of every engine, then
-# run 2 of every engine, ... each as its own process with --runs 1. bench/summarize.py takes the
-# medians, prints a table with ratios vs llama.cpp and writes bench/out/native.json.
+# cut to --prompt-tokens) to bench/out/prompt_ids.json, then runs the engines interleaved: run 1
+# of every engine, then run 2 of every engine, ... each as its own process with --runs 1.
+# bench/summarize.py takes the medians, prints a table with ratios vs llama.cpp and writes
+# bench/out/native.json.
 #
 # lmfast runs `target/release/lmfast bench DIR ...` on the export folder --lmfast-model
 # (default models/smollm2-135m-q4); llama.cpp and candle run on the Q4_1 GGUF (--model).
@@ -32,7 +34,8 @@ lmfast_bin="target/release/lmfast"
 lmfast_before=""
 want_engines="lmfast llama.cpp candle"
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+# The help is this header: every comment line from line 2 to the first line of code.
+usage() { awk 'NR == 1 { next } !/^#/ { exit } { sub(/^# ?/, ""); print }' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --prompt-tokens) prompt_tokens="$2"; shift 2 ;;

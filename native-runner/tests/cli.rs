@@ -1,11 +1,14 @@
-//! The `lmfast` binary end to end on the real default model (skipped when it is absent).
+//! The `lmfast` binary end to end on the real models (skipped when they are absent).
 
 use std::path::PathBuf;
 use std::process::Command;
 
-fn default_model() -> Option<PathBuf> {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/SmolLM2-135M-Instruct.Q4_1.gguf");
+/// `models/FILE`, or `None` (with a note) when it has not been fetched; a missing file fails
+/// instead under `LMFAST_REQUIRE_MODEL`, as CI sets it.
+fn real_model(file: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../models")
+        .join(file);
     if path.is_file() {
         return Some(path);
     }
@@ -16,6 +19,10 @@ fn default_model() -> Option<PathBuf> {
     );
     eprintln!("note: {} missing; skipping", path.display());
     None
+}
+
+fn default_model() -> Option<PathBuf> {
+    real_model("SmolLM2-135M-Instruct.Q4_1.gguf")
 }
 
 fn lmfast(args: &[&str]) -> std::process::Output {
@@ -141,17 +148,9 @@ fn chat_streams_a_reply_and_obeys_commands() {
 
 #[test]
 fn chat_refuses_a_base_model_before_the_first_message() {
-    let gemma =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/gemma-3-270m-q4_k_m.gguf");
-    if !gemma.is_file() {
-        assert!(
-            std::env::var_os("LMFAST_REQUIRE_MODEL").is_none(),
-            "LMFAST_REQUIRE_MODEL is set but {} is missing",
-            gemma.display()
-        );
-        eprintln!("note: {} missing; skipping", gemma.display());
+    let Some(gemma) = real_model("gemma-3-270m-q4_k_m.gguf") else {
         return;
-    }
+    };
     let out = Command::new(env!("CARGO_BIN_EXE_lmfast"))
         .args(["chat", "--model", gemma.to_str().unwrap()])
         .env("RUST_BACKTRACE", "0")

@@ -41,15 +41,10 @@ const REPLY_TIMEOUT = 600_000;
 
 fs.mkdirSync(ARTIFACTS, { recursive: true });
 
-/** Native greedy continuation (no chat template) of `prompt` by the export `model`. */
-function nativeContinuation(model, prompt) {
-  const out = execFileSync(LMFAST, ['generate', '--model', path.join(ROOT, 'models', model), '--prompt', prompt,
-    '--temperature', '0', '--max-tokens', String(MAX_TOKENS), '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
-  return JSON.parse(out.toString()).text;
-}
-
-function nativeReply(prompt = PROMPT) {
-  const out = execFileSync(LMFAST, ['generate', '--model', EXPORT, '--chat', '--prompt', prompt,
+/** Native greedy output of the export `dir` for `prompt`: a chat reply, or with `chat: false`
+ *  the plain continuation a base model gives. */
+function native(prompt, { dir = EXPORT, chat = true } = {}) {
+  const out = execFileSync(LMFAST, ['generate', '--model', dir, ...(chat ? ['--chat'] : []), '--prompt', prompt,
     '--temperature', '0', '--max-tokens', String(MAX_TOKENS), '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
   return JSON.parse(out.toString()).text;
 }
@@ -166,7 +161,7 @@ function check(label, reply, expected) {
   console.log(`ok   ${label}, streamed in ${reply.streamedSteps} steps: ${JSON.stringify(reply.text)} (${reply.stats})`);
 }
 
-const expected = nativeReply();
+const expected = native(PROMPT);
 console.log(`native greedy reply to ${JSON.stringify(PROMPT)}: ${JSON.stringify(expected)}`);
 const { child, url } = await startServe();
 const results = { prompt: PROMPT, max_tokens: MAX_TOKENS, native: expected };
@@ -271,7 +266,7 @@ try {
       return m.length === 2 && m[0].content === edited && m[1].stats;
     }, edited, { timeout: REPLY_TIMEOUT });
     messages = await page.evaluate(() => JSON.parse(localStorage.getItem('lmfast.conversation.v1')).messages);
-    const editedExpected = nativeReply(edited);
+    const editedExpected = native(edited);
     if (messages[0].content !== edited || messages[1].content !== editedExpected) {
       throw new Error(`edit and resend: ${JSON.stringify(messages)} (native: ${JSON.stringify(editedExpected)})`);
     }
@@ -316,7 +311,7 @@ try {
     console.log("ok   no WebGPU with backend 'webgpu': a 'webgpu' error, and 'Use CPU' loads the model");
 
     // 4. Gemma 3 270M, a base model, through the server and the page.
-    const gemmaExpected = nativeContinuation(GEMMA, GEMMA_PROMPT);
+    const gemmaExpected = native(GEMMA_PROMPT, { dir: path.join(ROOT, 'models', GEMMA), chat: false });
     const listed = await (await fetch(`${url}v1/models`)).json();
     const entry = listed.data.find((m) => m.id === GEMMA);
     if (!entry || entry.lmfast.chat !== false || entry.lmfast.config.architecture !== 'gemma3') {

@@ -203,7 +203,7 @@ impl ModelLoader {
                 )
             }
         };
-        let source = export_source(&manifest, &manifest.name.clone().unwrap_or_default());
+        let source = export_source(&manifest, manifest.name.as_deref().unwrap_or_default());
         let engine = Engine::from_parts(runner, tokenizer, chat_template, source, context_length)?;
         WebEngine::new(crate::engine::Parts {
             manifest,

@@ -232,10 +232,11 @@ impl AppState {
                 Ok(engine) => {
                     // Remembered only once it loads: a mistyped URL must not greet the next visit.
                     storage::save(MODEL_KEY, &url);
-                    let info = bridge::engine_info(&engine)
+                    let info_json = bridge::engine_info(&engine)
                         .await
                         .map(|v| bridge::js_string(&v))
                         .unwrap_or_default();
+                    let info: Value = serde_json::from_str(&info_json).unwrap_or(Value::Null);
                     self.backend_label.set(backend_label(&info));
                     self.base_model.set(is_base_model(&info));
                     self.engine.set_value(Some(engine));
@@ -405,15 +406,13 @@ impl AppState {
     }
 }
 
-/// Whether `engine.info()`'s JSON says the model has no chat template.
-fn is_base_model(info_json: &str) -> bool {
-    let info: Value = serde_json::from_str(info_json).unwrap_or(Value::Null);
+/// Whether `engine.info()` says the model has no chat template.
+fn is_base_model(info: &Value) -> bool {
     info["model"]["chat"] == Value::Bool(false)
 }
 
-/// "WebGPU · adapter name" or "CPU (wasm) · why", from `engine.info()`'s JSON.
-fn backend_label(info_json: &str) -> String {
-    let info: Value = serde_json::from_str(info_json).unwrap_or(Value::Null);
+/// "WebGPU · adapter name" or "CPU (wasm) · why", from `engine.info()`.
+fn backend_label(info: &Value) -> String {
     match info["backend"].as_str() {
         Some("webgpu") => {
             let adapter = &info["adapter"];

@@ -12,8 +12,7 @@ mod writer;
 pub use assembler::ExportAssembler;
 pub use manifest::{Manifest, MANIFEST_FILE};
 pub use reader::{
-    chat_template_from, parse_manifest, read_manifest, read_text_files, text_files_from,
-    verify_export, VerifyReport,
+    parse_manifest, read_manifest, read_text_files, text_files_from, verify_export, VerifyReport,
 };
 pub use shard_writer::hex;
 pub use writer::{write_export, ExportOptions, ExportProgress, ExportSummary};

@@ -195,10 +195,7 @@ pub fn text_files_from(
 
 /// The export's chat template from the text of the file its manifest names (`None` when it
 /// names none; an error when it names one and no text was given).
-pub fn chat_template_from(
-    manifest: &Manifest,
-    source: Option<String>,
-) -> Result<Option<ChatTemplate>> {
+fn chat_template_from(manifest: &Manifest, source: Option<String>) -> Result<Option<ChatTemplate>> {
     match (&manifest.chat_template, source) {
         (Some(t), Some(source)) => Ok(Some(ChatTemplate::new(
             source,
